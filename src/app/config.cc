@@ -1,0 +1,136 @@
+#include "app/config.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "core/validation.h"
+
+namespace dflockd::app {
+namespace {
+
+/// Older dflockd releases used these names; the documented name wins if both are set.
+void ApplyEnvAliases() {
+  const std::pair<const char*, const char*> kAliases[] = {
+      {"DFLOCKD_GC_INTERVAL_S", "DFLOCKD_GC_LOOP_SLEEP"},
+      {"DFLOCKD_GC_MAX_IDLE_S", "DFLOCKD_GC_MAX_UNUSED_TIME"},
+  };
+  for (const auto& [name, alias] : kAliases) {
+    const char* value = std::getenv(alias);
+    if (std::getenv(name) == nullptr && value != nullptr) setenv(name, value, 0);
+  }
+}
+
+std::string Trim(const std::string& s) {
+  auto begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return {};
+  auto end = s.find_last_not_of(" \t\r\n");
+  return s.substr(begin, end - begin + 1);
+}
+
+/// Throws CLI::ValidationError with a message naming the setting.
+void Require(bool ok, const std::string& message) {
+  if (!ok) throw CLI::ValidationError(message);
+}
+
+void Validate(Config& c, const std::string& auth_token_file) {
+  Require(c.port != 0, "--port must be between 1 and 65535");
+  Require(c.default_lease_ttl_s >= 1 && c.default_lease_ttl_s <= core::kMaxLeaseS,
+          "--default-lease-ttl must be between 1 and 9223372036 seconds");
+  Require(c.lease_sweep_interval_s >= 1, "--lease-sweep-interval must be at least 1 second");
+  Require(c.gc_interval_s >= 1, "--gc-interval must be at least 1 second");
+  Require(c.gc_max_idle_s >= 0, "--gc-max-idle must not be negative");
+  Require(c.max_locks >= 1, "--max-locks must be at least 1");
+  Require(c.signal_queue_size >= 1, "--signal-queue-size must be at least 1");
+  Require(c.read_timeout_s >= 1, "--read-timeout must be at least 1 second");
+  Require(c.write_timeout_s >= 1, "--write-timeout must be at least 1 second");
+  Require(c.shutdown_timeout_s >= 0, "--shutdown-timeout must not be negative");
+  Require(c.tls_cert.empty() == c.tls_key.empty(),
+          "--tls-cert and --tls-key must be given together");
+  if (!auth_token_file.empty()) {
+    Require(c.auth_token.empty(), "use either --auth-token or --auth-token-file, not both");
+    std::ifstream in(auth_token_file);
+    Require(in.good(), "cannot read --auth-token-file " + auth_token_file);
+    std::stringstream content;
+    content << in.rdbuf();
+    c.auth_token = Trim(content.str());
+    Require(!c.auth_token.empty(), "--auth-token-file " + auth_token_file + " is empty");
+  }
+  Require(c.auth_token.find_first_of("\r\n") == std::string::npos,
+          "--auth-token must be a single line");
+}
+
+}  // namespace
+
+ParseResult ParseConfig(int argc, char** argv, const char* version) {
+  ApplyEnvAliases();
+  Config c;
+  std::string auth_token_file;
+  CLI::App app{"dflockd: distributed lock, semaphore and signal server"};
+  app.set_version_flag("--version", std::string("dflockd ") + version);
+  app.get_formatter()->column_width(44);
+
+  app.add_option("--host", c.host, "Bind address")->envname("DFLOCKD_HOST")->capture_default_str();
+  app.add_option("--port", c.port, "Native protocol port")
+      ->envname("DFLOCKD_PORT")->capture_default_str();
+  app.add_option("--default-lease-ttl", c.default_lease_ttl_s, "Default lease (s)")
+      ->envname("DFLOCKD_DEFAULT_LEASE_TTL_S")->capture_default_str();
+  app.add_option("--lease-sweep-interval", c.lease_sweep_interval_s,
+                 "Upper bound (s) on how late an expired lease is reclaimed")
+      ->envname("DFLOCKD_LEASE_SWEEP_INTERVAL_S")->capture_default_str();
+  app.add_option("--gc-interval", c.gc_interval_s, "Idle-state GC period (s)")
+      ->envname("DFLOCKD_GC_INTERVAL_S")->capture_default_str();
+  app.add_option("--gc-max-idle", c.gc_max_idle_s, "Idle time (s) before state is collected")
+      ->envname("DFLOCKD_GC_MAX_IDLE_S")->capture_default_str();
+  app.add_option("--max-locks", c.max_locks, "Max lock+semaphore keys, idle ones included")
+      ->envname("DFLOCKD_MAX_LOCKS")->capture_default_str();
+  app.add_option("--max-connections", c.max_connections, "Max connections (0 = unlimited)")
+      ->envname("DFLOCKD_MAX_CONNECTIONS")->capture_default_str();
+  app.add_option("--max-connections-per-ip", c.max_connections_per_ip,
+                 "Max connections per client IP (0 = unlimited)")
+      ->envname("DFLOCKD_MAX_CONNECTIONS_PER_IP")->capture_default_str();
+  app.add_option("--max-waiters", c.max_waiters, "Max waiters per key (0 = unlimited)")
+      ->envname("DFLOCKD_MAX_WAITERS")->capture_default_str();
+  app.add_option("--max-subscriptions", c.max_subscriptions,
+                 "Max signal subscriptions per connection (0 = unlimited)")
+      ->envname("DFLOCKD_MAX_SUBSCRIPTIONS")->capture_default_str();
+  app.add_option("--signal-queue-size", c.signal_queue_size,
+                 "Signal frames queued per connection before it counts as slow")
+      ->envname("DFLOCKD_SIGNAL_QUEUE_SIZE")->capture_default_str();
+  app.add_option("--read-timeout", c.read_timeout_s, "Idle read timeout (s)")
+      ->envname("DFLOCKD_READ_TIMEOUT_S")->capture_default_str();
+  app.add_option("--write-timeout", c.write_timeout_s, "Write timeout (s)")
+      ->envname("DFLOCKD_WRITE_TIMEOUT_S")->capture_default_str();
+  app.add_option("--shutdown-timeout", c.shutdown_timeout_s,
+                 "Seconds to drain before connections are force-closed")
+      ->envname("DFLOCKD_SHUTDOWN_TIMEOUT_S")->capture_default_str();
+  app.add_flag("--auto-release-on-disconnect{true}", c.auto_release_on_disconnect,
+               "Release a connection's holds when it closes (true/false)")
+      ->envname("DFLOCKD_AUTO_RELEASE_ON_DISCONNECT")->capture_default_str();
+  app.add_option("--tls-cert", c.tls_cert, "TLS certificate chain (PEM)")
+      ->envname("DFLOCKD_TLS_CERT");
+  app.add_option("--tls-key", c.tls_key, "TLS private key (PEM)")->envname("DFLOCKD_TLS_KEY");
+  app.add_option("--auth-token", c.auth_token, "Shared secret clients must present")
+      ->envname("DFLOCKD_AUTH_TOKEN");
+  app.add_option("--auth-token-file", auth_token_file, "File holding the auth token")
+      ->envname("DFLOCKD_AUTH_TOKEN_FILE");
+  app.add_option("--fence-state-file", c.fence_state_file,
+                 "File persisting the fence high-water mark across restarts")
+      ->envname("DFLOCKD_FENCE_STATE_FILE");
+  app.add_flag("--debug{true}", c.debug, "Debug logging")->envname("DFLOCKD_DEBUG");
+
+  try {
+    app.parse(argc, argv);
+    Validate(c, auth_token_file);
+  } catch (const CLI::Success& e) {
+    return {std::nullopt, app.exit(e)};
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "dflockd: invalid configuration: " << e.what() << "\n";
+    return {std::nullopt, 1};
+  }
+  return {c, 0};
+}
+
+}  // namespace dflockd::app

@@ -1,0 +1,44 @@
+// Server configuration from flags and environment (§8 of the protocol): defaults,
+// overridden by DFLOCKD_* environment variables, overridden by flags.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dflockd::app {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6388;
+  std::int64_t default_lease_ttl_s = 33;
+  std::int64_t lease_sweep_interval_s = 1;
+  std::int64_t gc_interval_s = 5;
+  std::int64_t gc_max_idle_s = 60;
+  std::uint64_t max_locks = 1024;
+  std::uint64_t max_connections = 0;
+  std::uint64_t max_connections_per_ip = 0;
+  std::uint64_t max_waiters = 0;
+  std::uint64_t max_subscriptions = 0;
+  std::uint64_t signal_queue_size = 64;
+  std::int64_t read_timeout_s = 23;
+  std::int64_t write_timeout_s = 5;
+  std::int64_t shutdown_timeout_s = 30;
+  bool auto_release_on_disconnect = true;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string auth_token;  ///< resolved: from --auth-token or the token file
+  std::string fence_state_file;
+  bool debug = false;
+};
+
+/// The parsed configuration, or the process exit code when there is nothing to run
+/// (`--help`, `--version`: 0; invalid configuration: 1, message already on stderr).
+struct ParseResult {
+  std::optional<Config> config;
+  int exit_code = 0;
+};
+
+ParseResult ParseConfig(int argc, char** argv, const char* version);
+
+}  // namespace dflockd::app

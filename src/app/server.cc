@@ -1,0 +1,158 @@
+#include "app/server.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+
+#include "app/fence_file.h"
+#include "core/engine.h"
+#include "native/listener.h"
+#include "runtime/engine_host.h"
+
+namespace dflockd::app {
+namespace {
+
+namespace asio = boost::asio;
+
+core::EngineConfig EngineConfigFrom(const Config& c) {
+  core::EngineConfig e;
+  e.default_lease_s = c.default_lease_ttl_s;
+  e.gc_interval = std::chrono::seconds(c.gc_interval_s);
+  e.gc_max_idle = std::chrono::seconds(c.gc_max_idle_s);
+  e.max_locks = c.max_locks;
+  e.max_waiters = c.max_waiters;
+  e.max_subscriptions = c.max_subscriptions;
+  e.auto_release_on_disconnect = c.auto_release_on_disconnect;
+  return e;
+}
+
+std::unique_ptr<asio::ssl::context> MakeTlsContext(const Config& c) {
+  if (c.tls_cert.empty()) return nullptr;
+  auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  tls->use_certificate_chain_file(c.tls_cert);
+  tls->use_private_key_file(c.tls_key, asio::ssl::context::pem);
+  return tls;
+}
+
+/// First fence: wall-clock nanoseconds, but never below the persisted mark.
+std::uint64_t FirstFence(const FenceFile* file) {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::uint64_t fence = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
+  if (file != nullptr) {
+    auto stored = file->Load();
+    if (!stored) throw std::runtime_error("fence state file is unreadable or corrupt");
+    fence = std::max(fence, *stored);
+  }
+  return fence;
+}
+
+}  // namespace
+
+int RunServer(const Config& config) {
+  spdlog::set_level(config.debug ? spdlog::level::debug : spdlog::level::info);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<FenceFile> fence_file;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::uint64_t first_fence = 0;
+  try {
+    if (!config.fence_state_file.empty()) {
+      fence_file = std::make_unique<FenceFile>(config.fence_state_file);
+    }
+    first_fence = FirstFence(fence_file.get());
+    tls = MakeTlsContext(config);
+  } catch (const std::exception& e) {
+    spdlog::error("invalid configuration: {}", e.what());
+    return 1;
+  }
+
+  asio::io_context io(1);
+  core::SteadyClock clock;
+  core::TokenSource tokens(first_fence, fence_file.get());
+  core::Engine engine(EngineConfigFrom(config), clock, tokens);
+  runtime::EngineHost host(io, engine);
+
+  native::ListenerConfig native_config;
+  native_config.host = config.host;
+  native_config.port = config.port;
+  native_config.read_timeout = std::chrono::seconds(config.read_timeout_s);
+  native_config.write_timeout = std::chrono::seconds(config.write_timeout_s);
+  native_config.max_connections = config.max_connections;
+  native_config.max_per_ip = config.max_connections_per_ip;
+  native_config.session.auth_token = config.auth_token;
+  native_config.session.max_push_queue = config.signal_queue_size;
+  native_config.tls = tls.get();
+  native::Listener native_listener(io, host, native_config);
+
+  try {
+    native_listener.Start();
+  } catch (const std::exception& e) {
+    spdlog::error("cannot listen on {}:{}: {}", config.host, config.port, e.what());
+    return 1;
+  }
+  host.Start();
+  spdlog::info("dflockd ready (default lease {}s, max locks {}, auth {}, TLS {})",
+               config.default_lease_ttl_s, config.max_locks,
+               config.auth_token.empty() ? "off" : "on", tls ? "on" : "off");
+
+  // Shutdown (§4): stop accepting, cancel waits, answer new commands with
+  // error_draining; stop when the last connection is gone or the timeout hits.
+  asio::steady_timer shutdown_timer(io);
+  bool draining = false;
+  auto stop_if_drained = [&] {
+    if (draining && native_listener.registry().size() == 0) io.stop();
+  };
+  native_listener.registry().OnEmpty(stop_if_drained);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (draining) {
+          spdlog::warn("second signal {}: closing all connections now", signo);
+          native_listener.registry().AbortAll();
+          io.stop();
+          return;
+        }
+        draining = true;
+        spdlog::info("signal {}: draining (up to {}s)", signo, config.shutdown_timeout_s);
+        native_listener.StopAccepting();
+        engine.BeginDrain();
+        shutdown_timer.expires_after(std::chrono::seconds(config.shutdown_timeout_s));
+        shutdown_timer.async_wait([&](const boost::system::error_code& e) {
+          if (e) return;
+          spdlog::warn("shutdown timeout: closing {} connection(s)",
+                       native_listener.registry().size());
+          native_listener.registry().AbortAll();
+          io.stop();
+        });
+        stop_if_drained();
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  io.run();
+
+  // Close what is left and let the aborted handlers run, so every session is gone
+  // before the engine and listener are destroyed.
+  native_listener.registry().AbortAll();
+  host.Stop();
+  signals.cancel();
+  shutdown_timer.cancel();
+  io.restart();
+  io.poll();
+  spdlog::info("dflockd stopped");
+  return 0;
+}
+
+}  // namespace dflockd::app

@@ -1,0 +1,77 @@
+// The command objects every adapter produces. Plain data: an adapter parses its
+// wire input into one of these and submits it to the engine; the engine never sees
+// bytes, JSON or protobuf.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace dflockd::core {
+
+/// Locks and semaphores live in separate key namespaces (`l foo` and `sl foo` are
+/// two resources). A lock is a resource whose limit is 1.
+enum class Namespace : std::uint8_t { kLock, kSemaphore };
+
+/// Acquire a lock or semaphore slot, waiting up to `timeout_s` (0 = try once).
+struct Acquire {
+  Namespace ns = Namespace::kLock;
+  std::string key;
+  std::int64_t timeout_s = 0;
+  std::optional<std::int64_t> lease_s;  ///< empty: the server's default lease
+  std::uint32_t limit = 1;              ///< always 1 for locks
+};
+
+/// Two-phase acquisition, phase 1: join the queue (or get the grant at once).
+struct Enqueue {
+  Namespace ns = Namespace::kLock;
+  std::string key;
+  std::optional<std::int64_t> lease_s;
+  std::uint32_t limit = 1;
+};
+
+/// Two-phase acquisition, phase 2: wait for the grant of an earlier Enqueue.
+struct Wait {
+  Namespace ns = Namespace::kLock;
+  std::string key;
+  std::int64_t timeout_s = 0;
+};
+
+struct Release {
+  Namespace ns = Namespace::kLock;
+  std::string key;
+  std::string token;
+};
+
+struct Renew {
+  Namespace ns = Namespace::kLock;
+  std::string key;
+  std::string token;
+  std::optional<std::int64_t> lease_s;
+};
+
+/// Subscribe the session to a subject pattern, optionally as a queue-group member.
+struct Listen {
+  std::string pattern;
+  std::string group;  ///< empty: plain subscription
+};
+
+struct Unlisten {
+  std::string pattern;
+  std::string group;
+};
+
+/// Publish a signal on a concrete channel (no wildcards).
+struct Publish {
+  std::string channel;
+  std::string payload;
+};
+
+struct Ping {};
+struct Stats {};
+
+using Command = std::variant<Acquire, Enqueue, Wait, Release, Renew, Listen, Unlisten, Publish,
+                             Ping, Stats>;
+
+}  // namespace dflockd::core

@@ -1,0 +1,179 @@
+// Engine: sessions, command dispatch, timers and shutdown.
+#include "core/engine.h"
+
+#include <utility>
+
+#include "core/validation.h"
+
+namespace dflockd::core {
+namespace {
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+}  // namespace
+
+Engine::Engine(EngineConfig config, const Clock& clock, TokenSource& tokens)
+    : config_(config),
+      clock_(clock),
+      tokens_(tokens),
+      next_gc_(AddSaturating(clock.Now(), config.gc_interval)) {}
+
+Engine::~Engine() {
+  // Unlink everything so no completion outlives the engine unrun.
+  while (!sessions_.empty()) CloseSession(sessions_.begin()->first);
+}
+
+SessionId Engine::OpenSession(SessionSink* sink) {
+  auto state = std::make_unique<SessionState>();
+  state->id = next_session_id_++;
+  state->subscriber.sink = sink;
+  state->subscriber.id = state->id;
+  SessionId id = state->id;
+  sessions_.emplace(id, std::move(state));
+  return id;
+}
+
+SessionState* Engine::FindSession(SessionId id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void Engine::CloseSession(SessionId session) {
+  SessionState* s = FindSession(session);
+  if (s == nullptr) return;
+  CloseSessionState(s);
+}
+
+void Engine::CloseSessionState(SessionState* s) {
+  Unsubscribe(s);
+  s->two_phase.clear();
+  // Remove everything of this session before handing capacity on, so no grant goes
+  // to a waiter of the closing session.
+  std::vector<Completion> cancelled;
+  std::vector<Resource*> touched;
+  while (Waiter* w = s->waiters.front()) {
+    if (w->done) cancelled.push_back(std::move(w->done));
+    w->two_phase = false;  // the whole map is already gone
+    touched.push_back(w->resource);
+    RemoveWaiter(w);
+  }
+  while (Holder* h = s->holds.front()) {
+    h->awaiting_wait = false;
+    if (config_.auto_release_on_disconnect) {
+      touched.push_back(h->resource);
+      RemoveHolder(h);
+    } else {
+      // The hold outlives its connection until it is released by token or expires.
+      s->holds.remove(h);
+      h->owner = nullptr;
+    }
+  }
+  sessions_.erase(s->id);  // destroys s
+  for (Resource* r : touched) {
+    Promote(*r);
+    UpdateIdle(*r);
+  }
+  for (auto& done : cancelled) done(ErrorCode::kCancelled);
+}
+
+RequestId Engine::Submit(SessionId session, Command command, Completion done) {
+  if (draining_) {
+    done(ErrorCode::kDraining);
+    return kNoRequest;
+  }
+  SessionState* s = nullptr;
+  if (session != 0) {
+    s = FindSession(session);
+    if (s == nullptr) {
+      done(ErrorCode::kCancelled);
+      return kNoRequest;
+    }
+  }
+  if (!IsValid(command)) {
+    done(ErrorCode::kInvalid);
+    return kNoRequest;
+  }
+  RequestId parked = kNoRequest;
+  auto needs_session = [s](auto&& f) -> Result<Reply> {
+    if (s == nullptr) return ErrorCode::kInvalid;
+    return f();
+  };
+  Result<Reply> result = std::visit(
+      Overloaded{
+          [&](Acquire& c) { return DoAcquire(s, c, done, parked); },
+          [&](Enqueue& c) { return needs_session([&] { return DoEnqueue(s, c); }); },
+          [&](Wait& c) { return needs_session([&] { return DoWait(s, c, done, parked); }); },
+          [&](Release& c) { return DoRelease(c); },
+          [&](Renew& c) { return DoRenew(c); },
+          [&](Listen& c) { return needs_session([&] { return DoListen(s, c); }); },
+          [&](Unlisten& c) { return needs_session([&] { return DoUnlisten(s, c); }); },
+          [&](Publish& c) { return DoPublish(c); },
+          [&](Ping&) -> Result<Reply> { return Reply{Ack{}}; },
+          [&](Stats&) -> Result<Reply> { return Reply{Snapshot()}; },
+      },
+      command);
+  if (parked != kNoRequest) return parked;  // `done` now belongs to a waiter
+  done(std::move(result));
+  return kNoRequest;
+}
+
+void Engine::Cancel(RequestId request) {
+  auto slot = static_cast<std::uint32_t>(request & 0xffffffffu) - 1;
+  auto generation = static_cast<std::uint32_t>(request >> 32);
+  Waiter* w = waiters_.Find(slot, generation);
+  if (w == nullptr || !w->done) return;  // already completed
+  Completion done = std::move(w->done);
+  Resource* r = w->resource;
+  RemoveWaiter(w);
+  Promote(*r);
+  UpdateIdle(*r);
+  done(ErrorCode::kCancelled);
+}
+
+RequestId Engine::HandleOf(const Waiter* w) const {
+  return (static_cast<RequestId>(w->generation) << 32) | (static_cast<RequestId>(w->slot) + 1);
+}
+
+void Engine::Tick() {
+  TimePoint now = clock_.Now();
+  while (Timed* t = deadlines_.PopDue(now)) {
+    if (t->kind == kLease) {
+      ExpireLease(static_cast<Holder*>(t));
+    } else {
+      TimeOutWait(static_cast<Waiter*>(t));
+    }
+  }
+  if (now >= next_gc_) {
+    CollectGarbage();
+    next_gc_ = AddSaturating(now, config_.gc_interval);
+  }
+}
+
+TimePoint Engine::NextDeadline() const {
+  TimePoint next = deadlines_.Next();
+  return next_gc_ < next ? next_gc_ : next;
+}
+
+void Engine::BeginDrain() {
+  if (draining_) return;
+  draining_ = true;
+  std::vector<Completion> cancelled;
+  for (auto& map : resources_) {
+    for (auto& [key, r] : map) {
+      while (Waiter* w = r.waiters.front()) {
+        if (w->done) cancelled.push_back(std::move(w->done));
+        RemoveWaiter(w);
+      }
+      UpdateIdle(r);
+    }
+  }
+  for (auto& [id, s] : sessions_) s->two_phase.clear();
+  for (auto& done : cancelled) done(ErrorCode::kDraining);
+}
+
+}  // namespace dflockd::core

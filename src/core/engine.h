@@ -1,0 +1,125 @@
+// The core engine: every lock, semaphore, waiter, lease and subscription.
+//
+// A single-threaded state machine: no mutex inside, no I/O, no wall clock. It is
+// driven by CommandExecutor calls and by Tick(), which the host calls at
+// NextDeadline() (lease expiries, wait timeouts, idle GC). Every operation costs
+// O(log n) in the number of keys, waiters and timers at most; nothing scans all keys
+// except Snapshot().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/engine_state.h"
+#include "core/executor.h"
+#include "core/slot_pool.h"
+
+namespace dflockd::core {
+
+struct EngineConfig {
+  std::int64_t default_lease_s = 33;
+  Duration gc_interval = std::chrono::seconds(5);
+  Duration gc_max_idle = std::chrono::seconds(60);
+  std::size_t max_locks = 1024;         ///< resource entries, idle ones included
+  std::size_t max_waiters = 0;          ///< per key; 0 = unlimited
+  std::size_t max_subscriptions = 0;    ///< per session; 0 = unlimited
+  bool auto_release_on_disconnect = true;
+};
+
+/// Counters for metrics; monotonic except where noted.
+struct EngineCounters {
+  std::uint64_t grants = 0;
+  std::uint64_t timeouts = 0;
+  std::uint64_t expiries = 0;
+  std::uint64_t signals_published = 0;
+  std::uint64_t signals_delivered = 0;
+  std::uint64_t signals_dropped = 0;
+  std::uint64_t slow_consumer_evictions = 0;
+};
+
+class Engine final : public CommandExecutor {
+ public:
+  Engine(EngineConfig config, const Clock& clock, TokenSource& tokens);
+  ~Engine() override;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  SessionId OpenSession(SessionSink* sink) override;
+  void CloseSession(SessionId session) override;
+  RequestId Submit(SessionId session, Command command, Completion done) override;
+  void Cancel(RequestId request) override;
+
+  /// Expire due leases, time out due waiters and run GC when its interval is up.
+  void Tick();
+  /// When Tick() next has work to do.
+  TimePoint NextDeadline() const;
+
+  /// Shutdown: every waiter completes with kDraining and every later command is
+  /// answered kDraining. Holds stay until their sessions close.
+  void BeginDrain();
+  bool draining() const { return draining_; }
+
+  StatsSnapshot Snapshot() const;
+  const EngineCounters& counters() const { return counters_; }
+  std::size_t session_count() const { return sessions_.size(); }
+  std::size_t resource_count() const { return resources_[0].size() + resources_[1].size(); }
+  std::size_t held_count() const { return holders_.live(); }
+  std::size_t waiter_count() const { return waiters_.live(); }
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  // Locks and semaphores (engine_locks.cc).
+  Result<Reply> DoAcquire(SessionState* s, Acquire& cmd, Completion& done, RequestId& id);
+  Result<Reply> DoEnqueue(SessionState* s, Enqueue& cmd);
+  Result<Reply> DoWait(SessionState* s, Wait& cmd, Completion& done, RequestId& id);
+  Result<Reply> DoRelease(Release& cmd);
+  Result<Reply> DoRenew(Renew& cmd);
+  Result<Resource*> FindOrCreate(Namespace ns, const std::string& key, std::uint32_t limit);
+  Resource* Find(Namespace ns, std::string_view key);
+  Holder* FindHolder(Resource& r, const Token& token);
+  Granted Grant(Resource& r, SessionState* owner, SessionId owner_id, std::int64_t lease_s);
+  void GrantToWaiter(Waiter* w);
+  void EvictExpired(Resource& r);
+  void RemoveHolder(Holder* h);
+  void RemoveWaiter(Waiter* w);
+  void Promote(Resource& r);
+  void UpdateIdle(Resource& r);
+  void ExpireLease(Holder* h);
+  void TimeOutWait(Waiter* w);
+  void CollectGarbage();
+  static std::string TwoPhaseKey(Namespace ns, std::string_view key);
+  std::int64_t LeaseOrDefault(const std::optional<std::int64_t>& lease) const;
+  RequestId HandleOf(const Waiter* w) const;
+
+  // Signals (engine_signals.cc).
+  Result<Reply> DoListen(SessionState* s, Listen& cmd);
+  Result<Reply> DoUnlisten(SessionState* s, Unlisten& cmd);
+  Result<Reply> DoPublish(Publish& cmd);
+  void Unsubscribe(SessionState* s);
+
+  void CloseSessionState(SessionState* s);
+  SessionState* FindSession(SessionId id);
+
+  EngineConfig config_;
+  const Clock& clock_;
+  TokenSource& tokens_;
+  ResourceMap resources_[2];  ///< indexed by Namespace
+  IntrusiveList<Resource, &Resource::in_idle> idle_;  ///< oldest idle first
+  SlotPool<Holder> holders_;
+  SlotPool<Waiter> waiters_;
+  DeadlineQueue deadlines_;
+  TimePoint next_gc_;
+  std::unordered_map<SessionId, std::unique_ptr<SessionState>> sessions_;
+  SessionId next_session_id_ = 1;
+  SubscriptionIndex subscriptions_;
+  std::uint64_t publish_stamp_ = 0;
+  std::vector<SessionState*> evictions_;  ///< reused scratch for DoPublish
+  EngineCounters counters_;
+  bool draining_ = false;
+};
+
+}  // namespace dflockd::core

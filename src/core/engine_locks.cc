@@ -1,0 +1,306 @@
+// Engine: locks and semaphores — FIFO grants, leases, two-phase acquisition, GC.
+#include <algorithm>
+#include <utility>
+
+#include "core/engine.h"
+#include "core/subject.h"
+
+namespace dflockd::core {
+
+std::string Engine::TwoPhaseKey(Namespace ns, std::string_view key) {
+  std::string k;
+  k.reserve(key.size() + 1);
+  k.push_back(ns == Namespace::kLock ? 'l' : 's');
+  k.append(key);
+  return k;
+}
+
+std::int64_t Engine::LeaseOrDefault(const std::optional<std::int64_t>& lease) const {
+  return lease ? *lease : config_.default_lease_s;
+}
+
+Resource* Engine::Find(Namespace ns, std::string_view key) {
+  auto& map = resources_[static_cast<int>(ns)];
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
+Result<Resource*> Engine::FindOrCreate(Namespace ns, const std::string& key, std::uint32_t limit) {
+  if (Resource* r = Find(ns, key)) {
+    if (r->limit != limit) return ErrorCode::kLimitMismatch;
+    EvictExpired(*r);
+    return r;
+  }
+  if (resource_count() >= config_.max_locks) return ErrorCode::kMaxLocks;
+  auto& map = resources_[static_cast<int>(ns)];
+  auto [it, inserted] = map.try_emplace(key);
+  Resource& r = it->second;
+  r.key = &it->first;
+  r.ns = ns;
+  r.limit = limit;
+  return &r;
+}
+
+Holder* Engine::FindHolder(Resource& r, const Token& token) {
+  for (Holder* h : r.holders) {
+    if (h->token == token) return h;
+  }
+  return nullptr;
+}
+
+Granted Engine::Grant(Resource& r, SessionState* owner, SessionId owner_id,
+                      std::int64_t lease_s) {
+  Holder* h = holders_.Acquire();
+  h->resource = &r;
+  h->owner = owner;
+  h->owner_id = owner_id;
+  h->token = tokens_.Next();
+  h->lease_s = lease_s;
+  if (owner != nullptr) owner->holds.push_back(h);
+  r.holders.push_back(h);
+  deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(lease_s)));
+  ++counters_.grants;
+  return Granted{FormatToken(h->token), lease_s, h->token.fence};
+}
+
+void Engine::RemoveHolder(Holder* h) {
+  Resource& r = *h->resource;
+  auto it = std::find(r.holders.begin(), r.holders.end(), h);
+  if (it != r.holders.end()) {
+    *it = r.holders.back();
+    r.holders.pop_back();
+  }
+  if (h->owner != nullptr) {
+    h->owner->holds.remove(h);
+    if (h->awaiting_wait) {
+      // A phase-1 grant nobody collected: its Wait must now see the lease gone.
+      auto tp = h->owner->two_phase.find(TwoPhaseKey(r.ns, *r.key));
+      if (tp != h->owner->two_phase.end() && tp->second.holder == h) tp->second.holder = nullptr;
+    }
+  }
+  deadlines_.Remove(h);
+  holders_.Release(h);
+}
+
+void Engine::RemoveWaiter(Waiter* w) {
+  w->resource->waiters.remove(w);
+  if (w->session != nullptr) {
+    w->session->waiters.remove(w);
+    if (w->two_phase) w->session->two_phase.erase(TwoPhaseKey(w->resource->ns, *w->resource->key));
+  }
+  deadlines_.Remove(w);
+  waiters_.Release(w);
+}
+
+void Engine::EvictExpired(Resource& r) {
+  TimePoint now = clock_.Now();
+  bool evicted = false;
+  for (std::size_t i = 0; i < r.holders.size();) {
+    Holder* h = r.holders[i];
+    if (h->deadline <= now) {
+      ++counters_.expiries;
+      RemoveHolder(h);  // swaps the last holder into slot i
+      evicted = true;
+    } else {
+      ++i;
+    }
+  }
+  if (evicted) Promote(r);
+}
+
+void Engine::GrantToWaiter(Waiter* w) {
+  Resource& r = *w->resource;
+  SessionState* s = w->session;
+  Completion done = std::move(w->done);
+  bool phase_one = w->two_phase && !done;
+  std::int64_t lease_s = w->lease_s;
+  std::string two_phase_key = w->two_phase ? TwoPhaseKey(r.ns, *r.key) : std::string();
+  bool two_phase = w->two_phase;
+  w->two_phase = false;  // keep RemoveWaiter from dropping the state we update below
+  RemoveWaiter(w);
+  Granted g = Grant(r, s, s != nullptr ? s->id : 0, lease_s);
+  if (phase_one) {
+    // Granted before Wait: the lease runs from now; Wait will report it.
+    Holder* h = r.holders.back();
+    h->awaiting_wait = true;
+    s->two_phase[two_phase_key] = TwoPhase{nullptr, h, h->token};
+    return;
+  }
+  if (two_phase) s->two_phase.erase(two_phase_key);
+  done(Reply{std::move(g)});
+}
+
+void Engine::Promote(Resource& r) {
+  while (r.holders.size() < r.limit && !r.waiters.empty()) GrantToWaiter(r.waiters.front());
+}
+
+void Engine::UpdateIdle(Resource& r) {
+  if (r.idle()) {
+    if (!decltype(idle_)::linked(&r)) {
+      r.idle_since = clock_.Now();
+      idle_.push_back(&r);
+    }
+  } else {
+    idle_.remove(&r);
+  }
+}
+
+void Engine::ExpireLease(Holder* h) {
+  Resource& r = *h->resource;
+  ++counters_.expiries;
+  RemoveHolder(h);
+  Promote(r);
+  UpdateIdle(r);
+}
+
+void Engine::TimeOutWait(Waiter* w) {
+  Resource& r = *w->resource;
+  Completion done = std::move(w->done);
+  RemoveWaiter(w);
+  ++counters_.timeouts;
+  Promote(r);
+  UpdateIdle(r);
+  if (done) done(ErrorCode::kTimeout);
+}
+
+void Engine::CollectGarbage() {
+  TimePoint now = clock_.Now();
+  while (Resource* r = idle_.front()) {
+    if (now - r->idle_since < config_.gc_max_idle) break;  // the rest went idle later
+    idle_.remove(r);
+    auto& map = resources_[static_cast<int>(r->ns)];
+    map.erase(map.find(*r->key));
+  }
+}
+
+Result<Reply> Engine::DoAcquire(SessionState* s, Acquire& cmd, Completion& done, RequestId& id) {
+  auto found = FindOrCreate(cmd.ns, cmd.key, cmd.limit);
+  if (!found) return found.error();
+  Resource& r = *found.value();
+  std::int64_t lease_s = LeaseOrDefault(cmd.lease_s);
+  if (r.holders.size() < r.limit && r.waiters.empty()) {
+    Granted g = Grant(r, s, s != nullptr ? s->id : 0, lease_s);
+    UpdateIdle(r);
+    return Reply{std::move(g)};
+  }
+  if (cmd.timeout_s == 0) {
+    ++counters_.timeouts;
+    return ErrorCode::kTimeout;
+  }
+  if (config_.max_waiters != 0 && r.waiters.size() >= config_.max_waiters) {
+    return ErrorCode::kMaxWaiters;
+  }
+  Waiter* w = waiters_.Acquire();
+  w->resource = &r;
+  w->session = s;
+  w->lease_s = lease_s;
+  w->done = std::move(done);
+  r.waiters.push_back(w);
+  if (s != nullptr) s->waiters.push_back(w);
+  deadlines_.Schedule(w, AddSaturating(clock_.Now(), Seconds(cmd.timeout_s)));
+  UpdateIdle(r);
+  id = HandleOf(w);
+  return ErrorCode::kCancelled;  // unused: the waiter answers later
+}
+
+Result<Reply> Engine::DoEnqueue(SessionState* s, Enqueue& cmd) {
+  std::string tp_key = TwoPhaseKey(cmd.ns, cmd.key);
+  if (auto it = s->two_phase.find(tp_key); it != s->two_phase.end()) {
+    // A grant that expired uncollected no longer blocks a fresh enqueue.
+    if (it->second.waiter != nullptr || it->second.holder != nullptr) {
+      return ErrorCode::kAlreadyEnqueued;
+    }
+    s->two_phase.erase(it);
+  }
+  auto found = FindOrCreate(cmd.ns, cmd.key, cmd.limit);
+  if (!found) return found.error();
+  Resource& r = *found.value();
+  std::int64_t lease_s = LeaseOrDefault(cmd.lease_s);
+  if (r.holders.size() < r.limit && r.waiters.empty()) {
+    Granted g = Grant(r, s, s->id, lease_s);
+    Holder* h = r.holders.back();
+    h->awaiting_wait = true;
+    s->two_phase.emplace(std::move(tp_key), TwoPhase{nullptr, h, h->token});
+    UpdateIdle(r);
+    return Reply{std::move(g)};
+  }
+  if (config_.max_waiters != 0 && r.waiters.size() >= config_.max_waiters) {
+    return ErrorCode::kMaxWaiters;
+  }
+  Waiter* w = waiters_.Acquire();
+  w->resource = &r;
+  w->session = s;
+  w->lease_s = lease_s;
+  w->two_phase = true;
+  r.waiters.push_back(w);
+  s->waiters.push_back(w);
+  s->two_phase.emplace(std::move(tp_key), TwoPhase{w, nullptr, {}});
+  UpdateIdle(r);
+  return Reply{Queued{}};
+}
+
+Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, RequestId& id) {
+  auto it = s->two_phase.find(TwoPhaseKey(cmd.ns, cmd.key));
+  if (it == s->two_phase.end()) return ErrorCode::kNotEnqueued;
+  TwoPhase state = it->second;
+  if (state.waiter == nullptr) {
+    s->two_phase.erase(it);  // Wait consumes the state, whatever it reports
+    Holder* h = state.holder;
+    if (h == nullptr || !(h->token == state.token) || h->deadline <= clock_.Now()) {
+      return ErrorCode::kLeaseExpired;
+    }
+    h->awaiting_wait = false;
+    deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(h->lease_s)));
+    return Reply{Granted{FormatToken(h->token), h->lease_s, h->token.fence}};
+  }
+  Waiter* w = state.waiter;
+  if (w->done) return ErrorCode::kInvalid;  // a Wait is already attached
+  if (cmd.timeout_s == 0) {
+    Resource& r = *w->resource;
+    RemoveWaiter(w);  // also erases the two-phase state
+    ++counters_.timeouts;
+    UpdateIdle(r);
+    return ErrorCode::kTimeout;
+  }
+  w->done = std::move(done);
+  deadlines_.Schedule(w, AddSaturating(clock_.Now(), Seconds(cmd.timeout_s)));
+  id = HandleOf(w);
+  return ErrorCode::kCancelled;  // unused: the waiter answers later
+}
+
+Result<Reply> Engine::DoRelease(Release& cmd) {
+  auto token = ParseToken(cmd.token);
+  Resource* r = Find(cmd.ns, cmd.key);
+  if (!token || r == nullptr) return ErrorCode::kInvalid;
+  EvictExpired(*r);
+  Holder* h = FindHolder(*r, *token);
+  if (h == nullptr) {
+    UpdateIdle(*r);
+    return ErrorCode::kInvalid;
+  }
+  if (h->owner != nullptr && h->awaiting_wait) {
+    h->owner->two_phase.erase(TwoPhaseKey(r->ns, *r->key));  // release clears phase-1 state
+    h->awaiting_wait = false;
+  }
+  RemoveHolder(h);
+  Promote(*r);
+  UpdateIdle(*r);
+  return Reply{Ack{}};
+}
+
+Result<Reply> Engine::DoRenew(Renew& cmd) {
+  auto token = ParseToken(cmd.token);
+  Resource* r = Find(cmd.ns, cmd.key);
+  if (!token || r == nullptr) return ErrorCode::kInvalid;
+  EvictExpired(*r);
+  Holder* h = FindHolder(*r, *token);
+  if (h == nullptr) {
+    UpdateIdle(*r);  // an expired holder may just have been evicted
+    return ErrorCode::kInvalid;
+  }
+  h->lease_s = LeaseOrDefault(cmd.lease_s);
+  deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(h->lease_s)));
+  return Reply{Renewed{h->lease_s}};
+}
+
+}  // namespace dflockd::core

@@ -1,0 +1,68 @@
+// The results the engine hands back, one type per kind of reply.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace dflockd::core {
+
+/// A lock or semaphore slot was granted. `token` is 32 lowercase hex digits whose
+/// first 16 are the fence.
+struct Granted {
+  std::string token;
+  std::int64_t lease_s = 0;
+  std::uint64_t fence = 0;
+};
+
+/// Enqueue joined the wait queue; the grant comes with a later Wait.
+struct Queued {};
+
+/// A renew succeeded; the lease now runs `lease_s` from the renewal.
+struct Renewed {
+  std::int64_t lease_s = 0;
+};
+
+/// Success with nothing to report (release, listen, unlisten, ping).
+struct Ack {};
+
+/// A signal was published; `deliveries` copies were handed to subscribers.
+struct Published {
+  std::uint64_t deliveries = 0;
+};
+
+/// A point-in-time view of the engine (native `stats`, §6 of the protocol).
+struct StatsSnapshot {
+  struct Lock {
+    std::string key;
+    std::uint64_t owner_session = 0;  ///< 0 when only waiters remain
+    double lease_expires_in_s = 0;
+    std::uint64_t waiters = 0;
+  };
+  struct Semaphore {
+    std::string key;
+    std::uint32_t limit = 0;
+    std::uint64_t holders = 0;
+    std::uint64_t waiters = 0;
+  };
+  struct Idle {
+    std::string key;
+    double idle_s = 0;
+  };
+  struct Channel {
+    std::string pattern;
+    std::string group;  ///< empty for plain subscriptions
+    std::uint64_t listeners = 0;
+  };
+  std::uint64_t connections = 0;
+  std::vector<Lock> locks;
+  std::vector<Semaphore> semaphores;
+  std::vector<Idle> idle_locks;
+  std::vector<Idle> idle_semaphores;
+  std::vector<Channel> signal_channels;
+};
+
+using Reply = std::variant<Granted, Queued, Renewed, Ack, Published, StatsSnapshot>;
+
+}  // namespace dflockd::core

@@ -1,0 +1,57 @@
+// Fencing tokens: 16 hex digits of a strictly increasing 64-bit fence followed by
+// 16 hex digits from a cryptographically secure random source.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dflockd::core {
+
+struct Token {
+  std::uint64_t fence = 0;
+  std::uint64_t nonce = 0;
+  bool operator==(const Token&) const = default;
+};
+
+/// 32 lowercase hex digits.
+std::string FormatToken(Token token);
+/// Parses exactly 32 lowercase hex digits; anything else is not a token.
+std::optional<Token> ParseToken(std::string_view text);
+
+/// Durable high-water mark for fences, so fences stay monotonic across restarts even
+/// if the wall clock goes back. Implemented outside the core (a file in the app).
+class FenceStore {
+ public:
+  virtual ~FenceStore() = default;
+  /// Persist "no fence at or above `limit` has been issued". False on I/O failure.
+  virtual bool Reserve(std::uint64_t limit) = 0;
+};
+
+class TokenSource {
+ public:
+  /// Fences handed out persist in blocks of this many, so a restart skips at most
+  /// one block and the store is written once per block, not once per grant.
+  static constexpr std::uint64_t kReserveBlock = 1u << 20;
+
+  /// `first_fence`: the first fence to issue (the app picks max(wall-clock ns,
+  /// persisted high-water mark)). `store` may be null.
+  explicit TokenSource(std::uint64_t first_fence, FenceStore* store = nullptr);
+
+  Token Next();
+  std::uint64_t last_fence() const { return next_fence_ - 1; }
+
+ private:
+  std::uint64_t RandomU64();
+
+  std::uint64_t next_fence_;
+  std::uint64_t reserved_until_ = 0;
+  FenceStore* store_;
+  std::array<std::uint64_t, 64> random_pool_{};
+  std::size_t random_left_ = 0;
+};
+
+}  // namespace dflockd::core

@@ -1,0 +1,371 @@
+// A native protocol connection: framing, auth, one request at a time, batched
+// writes, bounded signal pushes. Templated on the transport (plain TCP or TLS).
+//
+// Lifetime: every pending async operation holds a shared_ptr to the session. The
+// engine holds a raw SessionSink pointer and completions that capture `this`;
+// Close() calls CloseSession first, after which the engine holds neither.
+#include "native/session.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+#include <memory>
+
+#include "native/command_mapper.h"
+#include "native/request_parser.h"
+#include "native/response_writer.h"
+#include "native/token_compare.h"
+
+namespace dflockd::native {
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+/// Pause between `error_auth` and the close (§5): slows down token guessing.
+constexpr auto kAuthFailureDelay = std::chrono::milliseconds(100);
+/// Write buffers larger than this are released after use instead of kept.
+constexpr std::size_t kKeepBufferCapacity = 64 * 1024;
+
+// Plain TCP. Reads wait for readability and then read into one buffer shared by
+// every plain session (all run on one thread), so an idle connection owns no read
+// buffer at all.
+class PlainTransport {
+ public:
+  explicit PlainTransport(tcp::socket socket) : socket_(std::move(socket)) {
+    error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    socket_.non_blocking(true, ec);
+  }
+  template <typename F>
+  void Handshake(F&& done) {
+    done(error_code{});
+  }
+  /// done(error_code, std::string_view data); data may be empty on a spurious wake-up.
+  template <typename F>
+  void Read(F&& done) {
+    socket_.async_wait(tcp::socket::wait_read, [this, done = std::move(done)](error_code ec) mutable {
+      if (ec) return done(ec, std::string_view{});
+      static thread_local char buffer[64 * 1024];
+      std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      done(ec, std::string_view(buffer, n));
+    });
+  }
+  template <typename F>
+  void Write(const std::string& data, F&& done) {
+    asio::async_write(socket_, asio::buffer(data), std::forward<F>(done));
+  }
+  void Close() {
+    error_code ec;
+    socket_.close(ec);
+  }
+
+ private:
+  tcp::socket socket_;
+};
+
+// TLS over TCP (OpenSSL through Asio). OpenSSL buffers decrypted bytes itself, so
+// readability of the socket says nothing: each session reads into its own buffer.
+class TlsTransport {
+ public:
+  TlsTransport(tcp::socket socket, asio::ssl::context& context) : stream_(std::move(socket), context) {
+    error_code ec;
+    stream_.next_layer().set_option(tcp::no_delay(true), ec);
+  }
+  template <typename F>
+  void Handshake(F&& done) {
+    stream_.async_handshake(asio::ssl::stream_base::server, std::forward<F>(done));
+  }
+  template <typename F>
+  void Read(F&& done) {
+    if (!buffer_) buffer_ = std::make_unique<char[]>(kBufferSize);
+    stream_.async_read_some(asio::buffer(buffer_.get(), kBufferSize),
+                            [this, done = std::move(done)](error_code ec, std::size_t n) mutable {
+                              done(ec, std::string_view(buffer_.get(), n));
+                            });
+  }
+  template <typename F>
+  void Write(const std::string& data, F&& done) {
+    asio::async_write(stream_, asio::buffer(data), std::forward<F>(done));
+  }
+  void Close() {
+    error_code ec;
+    stream_.next_layer().close(ec);
+  }
+
+ private:
+  static constexpr std::size_t kBufferSize = 16 * 1024;
+  asio::ssl::stream<tcp::socket> stream_;
+  std::unique_ptr<char[]> buffer_;
+};
+
+template <typename Transport>
+class Session final : public SessionBase,
+                      public core::SessionSink,
+                      public std::enable_shared_from_this<Session<Transport>> {
+ public:
+  Session(Transport transport, asio::any_io_executor io, SessionContext& context, std::string ip)
+      : transport_(std::move(transport)), io_(std::move(io)), ctx_(context) {
+    peer_ip = std::move(ip);
+  }
+
+  ~Session() override {
+    if (!engine_closed_) ctx_.executor.CloseSession(id_);
+    if (registry != nullptr) registry->Remove(this);
+  }
+
+  void Start() {
+    id_ = ctx_.executor.OpenSession(this);
+    ctx_.registry.Add(this);
+    transport_.Handshake([self = this->shared_from_this()](error_code ec) {
+      if (ec) return self->Close();
+      self->DoRead();
+    });
+  }
+
+  // core::SessionSink
+  bool Push(std::string_view channel, std::string_view payload) override {
+    if (closed_) return false;
+    if (pending_pushes_ + inflight_pushes_ >= ctx_.options.max_push_queue) return false;
+    AppendPush(out_, channel, payload);
+    ++pending_pushes_;
+    ScheduleFlush();
+    return true;
+  }
+
+  void Evicted() override {
+    // The engine already dropped our state; we are inside its call, so only touch
+    // the transport.
+    engine_closed_ = true;
+    Close();
+  }
+
+  // SessionBase
+  void OnReadTimeout() override {
+    if (closed_ || closing_) return;
+    out_.append("error\n");
+    CloseAfterFlush();
+  }
+
+  void Abort() override { Close(); }
+
+ private:
+  void DoRead() {
+    if (closed_ || reading_ || peer_eof_) return;
+    if (input_.size() - input_pos_ > ctx_.options.max_pending_input) return;  // resumes later
+    reading_ = true;
+    transport_.Read([self = this->shared_from_this()](error_code ec, std::string_view data) {
+      self->reading_ = false;
+      self->OnRead(ec, data);
+    });
+  }
+
+  void OnRead(error_code ec, std::string_view data) {
+    if (closed_) return;
+    if (!data.empty()) {
+      if (!busy_ && std::memchr(data.data(), '\n', data.size()) != nullptr) {
+        ctx_.registry.Touch(this);
+      }
+      input_.append(data);
+    }
+    if (ec) {
+      peer_eof_ = true;
+      // A client that goes away while waiting must not be granted: cancel now.
+      if (busy_) return Close();
+    }
+    Process();
+    DoRead();
+  }
+
+  /// Handles buffered requests until one has to wait or input runs out.
+  void Process() {
+    while (!busy_ && !closing_ && !closed_) {
+      std::string_view pending(input_.data() + input_pos_, input_.size() - input_pos_);
+      if (discarding_) {
+        // Oversize line (§1): drain it up to its `\n`, answer `error`, close.
+        const void* nl = std::memchr(pending.data(), '\n', pending.size());
+        if (nl == nullptr) {
+          input_pos_ = input_.size();
+          break;
+        }
+        input_pos_ += static_cast<const char*>(nl) - pending.data() + 1;
+        out_.append("error\n");
+        CloseAfterFlush();
+        break;
+      }
+      ParseOutcome parsed = ParseRequest(pending);
+      if (parsed.status == ParseStatus::kNeedMore) break;
+      if (parsed.status == ParseStatus::kOversize) {
+        discarding_ = true;
+        continue;
+      }
+      Handle(parsed.request);
+      input_pos_ += parsed.consumed;
+    }
+    CompactInput();
+    if (peer_eof_ && !busy_ && !closing_) CloseAfterFlush();  // nothing more will come
+    Flush();
+  }
+
+  void Handle(const RawRequest& raw) {
+    MappedRequest m = MapRequest(raw);
+    const std::string& token = ctx_.options.auth_token;
+    if (!token.empty() && !authed_) {
+      if (m.kind == RequestKind::kAuth && TokenMatches(m.auth_token, token)) {
+        authed_ = true;
+        out_.append("ok\n");
+        return;
+      }
+      out_.append("error_auth\n");
+      close_delay_ = true;
+      CloseAfterFlush();
+      return;
+    }
+    if (m.kind != RequestKind::kCommand) {  // malformed, or auth when not expected
+      out_.append("error\n");
+      return;
+    }
+    busy_ = true;
+    in_submit_ = true;
+    enqueue_reply_ = m.enqueue;
+    ctx_.executor.Submit(id_, std::move(m.command),
+                         [this](core::Result<core::Reply> r) { OnResult(std::move(r)); });
+    in_submit_ = false;
+    if (busy_) ctx_.registry.Pause(this);  // waiting: no read timeout meanwhile
+  }
+
+  void OnResult(core::Result<core::Reply> result) {
+    busy_ = false;
+    if (closed_ || (!result.ok() && result.error() == core::ErrorCode::kCancelled)) return;
+    AppendResponse(out_, result, enqueue_reply_);
+    if (!result.ok() && result.error() == core::ErrorCode::kDraining) CloseAfterFlush();
+    if (in_submit_) return;  // Process() continues with the next request
+    // Granted (or timed out) later, inside someone else's call: carry on from our
+    // own turn rather than re-entering the engine.
+    ctx_.registry.Touch(this);
+    asio::post(io_, [self = this->shared_from_this()] {
+      self->Process();
+      self->DoRead();
+    });
+  }
+
+  void CompactInput() {
+    if (input_pos_ == input_.size()) {
+      input_.clear();
+      input_pos_ = 0;
+      if (input_.capacity() > kKeepBufferCapacity) input_.shrink_to_fit();
+    } else if (input_pos_ > 4096 && input_pos_ * 2 > input_.size()) {
+      input_.erase(0, input_pos_);
+      input_pos_ = 0;
+    }
+  }
+
+  void ScheduleFlush() {
+    if (write_in_flight_ || flush_posted_) return;
+    flush_posted_ = true;
+    asio::post(io_, [self = this->shared_from_this()] {
+      self->flush_posted_ = false;
+      self->Flush();
+    });
+  }
+
+  void Flush() {
+    if (write_in_flight_ || closed_) return;
+    if (out_.empty()) {
+      if (closing_) FinishClose();
+      return;
+    }
+    std::swap(out_, writing_);
+    inflight_pushes_ = pending_pushes_;
+    pending_pushes_ = 0;
+    write_in_flight_ = true;
+    ctx_.registry.WriteBegin(this);
+    transport_.Write(writing_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+      self->OnWritten(ec);
+    });
+  }
+
+  void OnWritten(error_code ec) {
+    write_in_flight_ = false;
+    inflight_pushes_ = 0;
+    writing_.clear();
+    if (writing_.capacity() > kKeepBufferCapacity) writing_.shrink_to_fit();
+    if (closed_) return;
+    ctx_.registry.WriteEnd(this);
+    if (ec) return Close();
+    Flush();
+  }
+
+  /// Stop taking requests; close once everything queued is written.
+  void CloseAfterFlush() {
+    closing_ = true;
+    Flush();
+  }
+
+  void FinishClose() {
+    if (!close_delay_) return Close();
+    if (close_timer_) return;
+    close_timer_ = std::make_unique<asio::steady_timer>(io_, kAuthFailureDelay);
+    close_timer_->async_wait([self = this->shared_from_this()](error_code) { self->Close(); });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    if (!engine_closed_) {
+      engine_closed_ = true;
+      ctx_.executor.CloseSession(id_);  // cancels our wait, releases holds
+    }
+    if (registry != nullptr) registry->Remove(this);
+    transport_.Close();
+  }
+
+  Transport transport_;
+  asio::any_io_executor io_;
+  SessionContext& ctx_;
+  core::SessionId id_ = 0;
+  std::string input_;
+  std::size_t input_pos_ = 0;
+  std::string out_;      ///< responses and pushes not yet handed to the socket
+  std::string writing_;  ///< the batch being written
+  std::size_t pending_pushes_ = 0;
+  std::size_t inflight_pushes_ = 0;
+  std::unique_ptr<asio::steady_timer> close_timer_;
+  bool busy_ = false;  ///< a command is with the engine
+  bool in_submit_ = false;
+  bool enqueue_reply_ = false;
+  bool authed_ = false;
+  bool reading_ = false;
+  bool write_in_flight_ = false;
+  bool flush_posted_ = false;
+  bool discarding_ = false;
+  bool peer_eof_ = false;
+  bool closing_ = false;
+  bool close_delay_ = false;
+  bool closed_ = false;
+  bool engine_closed_ = false;
+};
+
+}  // namespace
+
+void StartPlainSession(tcp::socket socket, std::string ip, SessionContext& context) {
+  auto io = socket.get_executor();
+  std::make_shared<Session<PlainTransport>>(PlainTransport(std::move(socket)), io, context,
+                                            std::move(ip))
+      ->Start();
+}
+
+void StartTlsSession(tcp::socket socket, std::string ip, asio::ssl::context& tls,
+                     SessionContext& context) {
+  auto io = socket.get_executor();
+  std::make_shared<Session<TlsTransport>>(TlsTransport(std::move(socket), tls), io, context,
+                                          std::move(ip))
+      ->Start();
+}
+
+}  // namespace dflockd::native

@@ -1,0 +1,156 @@
+#include "native/stats_json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+
+namespace dflockd::native {
+namespace {
+
+// Written by hand rather than with a JSON library: the key order is part of the
+// wire contract and the output is one small, fixed shape.
+
+/// Appends `s` as a JSON string. Keys are arbitrary bytes; invalid UTF-8 becomes
+/// U+FFFD so the line is always valid JSON.
+void AppendString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (c < 0x20 || c == 0x7f) {
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // Length and minimum value of a UTF-8 sequence by its lead byte.
+    std::size_t len = c >= 0xf0 ? (c <= 0xf4 ? 4 : 0) : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    bool valid = len != 0 && i + len <= s.size();
+    std::uint32_t cp = len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      valid = (cc & 0xc0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (valid) {
+      valid = (len == 3 && cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) ||
+              (len == 4 && cp >= 0x10000 && cp <= 0x10ffff) || len == 2;
+    }
+    if (valid) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.append("\\ufffd");
+      ++i;
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendUint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+/// Seconds with one decimal, as the reference server reports them.
+void AppendSeconds(std::string& out, double v) {
+  if (!std::isfinite(v) || v < 0) v = 0;
+  char buf[48];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::round(v * 10) / 10,
+                                 std::chars_format::fixed, 1);
+  out.append(buf, end);
+}
+
+void Key(std::string& out, std::string_view name) {
+  out.push_back('"');
+  out.append(name);
+  out.append("\":");
+}
+
+template <typename T, typename F>
+void AppendArray(std::string& out, std::string_view name, const std::vector<T>& items, F each) {
+  Key(out, name);
+  out.push_back('[');
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    out.push_back('{');
+    each(items[i]);
+    out.push_back('}');
+  }
+  out.push_back(']');
+}
+
+}  // namespace
+
+void AppendStatsJson(std::string& out, const core::StatsSnapshot& s) {
+  using Snap = core::StatsSnapshot;
+  out.push_back('{');
+  Key(out, "connections");
+  AppendUint(out, s.connections);
+  out.push_back(',');
+  AppendArray(out, "locks", s.locks, [&](const Snap::Lock& l) {
+    Key(out, "key");
+    AppendString(out, l.key);
+    out.push_back(',');
+    Key(out, "owner_conn_id");
+    AppendUint(out, l.owner_session);
+    out.push_back(',');
+    Key(out, "lease_expires_in_s");
+    AppendSeconds(out, l.lease_expires_in_s);
+    out.push_back(',');
+    Key(out, "waiters");
+    AppendUint(out, l.waiters);
+  });
+  out.push_back(',');
+  AppendArray(out, "semaphores", s.semaphores, [&](const Snap::Semaphore& m) {
+    Key(out, "key");
+    AppendString(out, m.key);
+    out.push_back(',');
+    Key(out, "limit");
+    AppendUint(out, m.limit);
+    out.push_back(',');
+    Key(out, "holders");
+    AppendUint(out, m.holders);
+    out.push_back(',');
+    Key(out, "waiters");
+    AppendUint(out, m.waiters);
+  });
+  auto idle = [&](const Snap::Idle& i) {
+    Key(out, "key");
+    AppendString(out, i.key);
+    out.push_back(',');
+    Key(out, "idle_s");
+    AppendSeconds(out, i.idle_s);
+  };
+  out.push_back(',');
+  AppendArray(out, "idle_locks", s.idle_locks, idle);
+  out.push_back(',');
+  AppendArray(out, "idle_semaphores", s.idle_semaphores, idle);
+  out.push_back(',');
+  AppendArray(out, "signal_channels", s.signal_channels, [&](const Snap::Channel& c) {
+    Key(out, "pattern");
+    AppendString(out, c.pattern);
+    if (!c.group.empty()) {
+      out.push_back(',');
+      Key(out, "group");
+      AppendString(out, c.group);
+    }
+    out.push_back(',');
+    Key(out, "listeners");
+    AppendUint(out, c.listeners);
+  });
+  out.push_back('}');
+}
+
+}  // namespace dflockd::native

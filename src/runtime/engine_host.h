@@ -1,0 +1,44 @@
+// Runs the engine on an io_context thread and drives its timers.
+//
+// Threading: the host, the engine and every call through CommandExecutor belong to
+// the io_context's single thread. The native listener and its sessions run on the
+// same io_context, so they call the executor directly; code on other threads must
+// asio::post to io_context() first.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/engine.h"
+
+namespace dflockd::runtime {
+
+class EngineHost final : public core::CommandExecutor {
+ public:
+  EngineHost(boost::asio::io_context& io, core::Engine& engine);
+
+  core::SessionId OpenSession(core::SessionSink* sink) override;
+  void CloseSession(core::SessionId session) override;
+  core::RequestId Submit(core::SessionId session, core::Command command,
+                         core::Completion done) override;
+  void Cancel(core::RequestId request) override;
+
+  /// Arms the timer for the engine's first deadline. Call once the loop is set up.
+  void Start();
+  void Stop();
+
+  core::Engine& engine() { return engine_; }
+  boost::asio::io_context& io_context() { return io_; }
+
+ private:
+  void Rearm();
+  void OnTimer(const boost::system::error_code& ec);
+
+  boost::asio::io_context& io_;
+  core::Engine& engine_;
+  boost::asio::steady_timer timer_;
+  core::TimePoint armed_ = core::kNever;
+  bool stopped_ = true;
+};
+
+}  // namespace dflockd::runtime
