@@ -1,0 +1,66 @@
+#include "core/token_source.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace dflockd::core {
+namespace {
+
+TEST(TokenSource, FormatIsFenceThenRandomInLowercaseHex) {
+  TokenSource source(0x0123456789abcdefULL);
+  Token t = source.Next();
+  std::string s = FormatToken(t);
+  ASSERT_EQ(s.size(), 32u);
+  EXPECT_EQ(s.substr(0, 16), "0123456789abcdef");
+  EXPECT_EQ(s.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(ParseToken(s), t);
+}
+
+TEST(TokenSource, FencesStrictlyIncreaseAndNoncesDiffer) {
+  TokenSource source(42);
+  std::set<std::uint64_t> nonces;
+  std::uint64_t last = 0;
+  for (int i = 0; i < 1000; ++i) {
+    Token t = source.Next();
+    EXPECT_GT(t.fence, last);
+    last = t.fence;
+    nonces.insert(t.nonce);
+  }
+  EXPECT_EQ(nonces.size(), 1000u);
+}
+
+TEST(TokenSource, ParseRejectsAnythingElse) {
+  EXPECT_FALSE(ParseToken(""));
+  EXPECT_FALSE(ParseToken(std::string(31, 'a')));
+  EXPECT_FALSE(ParseToken(std::string(33, 'a')));
+  EXPECT_FALSE(ParseToken(std::string(32, 'A')));
+  EXPECT_FALSE(ParseToken(std::string(31, 'a') + "g"));
+  EXPECT_TRUE(ParseToken(std::string(32, 'f')));
+}
+
+class MemoryStore : public FenceStore {
+ public:
+  bool Reserve(std::uint64_t limit) override {
+    reservations.push_back(limit);
+    return true;
+  }
+  std::vector<std::uint64_t> reservations;
+};
+
+TEST(TokenSource, ReservesFenceBlocksBeforeIssuing) {
+  MemoryStore store;
+  TokenSource source(100, &store);
+  source.Next();
+  ASSERT_EQ(store.reservations.size(), 1u);
+  EXPECT_EQ(store.reservations[0], 100 + TokenSource::kReserveBlock);
+  for (std::uint64_t i = 1; i < TokenSource::kReserveBlock; ++i) source.Next();
+  EXPECT_EQ(store.reservations.size(), 1u);
+  Token t = source.Next();  // first fence of the next block
+  EXPECT_EQ(t.fence, 100 + TokenSource::kReserveBlock);
+  ASSERT_EQ(store.reservations.size(), 2u);
+  EXPECT_GT(store.reservations[1], t.fence);
+}
+
+}  // namespace
+}  // namespace dflockd::core
