@@ -1,0 +1,207 @@
+"""Helpers for black-box tests of a dflockd server over real sockets.
+
+Only the Python standard library is used, so the suite runs anywhere python3 does.
+"""
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class Conn:
+    """One native-protocol connection. Lines are bytes decoded as latin-1 so any
+    byte survives a round trip."""
+
+    def __init__(self, host, port, tls_context=None, timeout=10.0):
+        sock = socket.create_connection((host, port), timeout=timeout)
+        if tls_context is not None:
+            sock = tls_context.wrap_socket(sock, server_hostname=host)
+        self.sock = sock
+        self.buf = b""
+        self.pushes = []  # (channel, payload) received while reading replies
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send_raw(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def send(self, cmd, key="_", arg=""):
+        self.send_raw(f"{cmd}\n{key}\n{arg}\n")
+
+    def read_line(self, timeout=10.0):
+        """The next raw line (push or reply) without its newline; None on EOF."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no line within %.1fs" % timeout)
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                raise TimeoutError("no line within %.1fs" % timeout)
+            except (ConnectionResetError, ssl.SSLError):
+                chunk = b""
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode("latin-1")
+
+    def reply(self, timeout=10.0):
+        """The next reply line, setting pushes aside."""
+        while True:
+            line = self.read_line(timeout)
+            if line is None or not line.startswith("sig "):
+                return line
+            _, channel, payload = line.split(" ", 2)
+            self.pushes.append((channel, payload))
+
+    def req(self, cmd, key="_", arg="", timeout=10.0):
+        self.send(cmd, key, arg)
+        return self.reply(timeout)
+
+    def next_push(self, timeout=5.0):
+        if self.pushes:
+            return self.pushes.pop(0)
+        line = self.read_line(timeout)
+        assert line is not None and line.startswith("sig "), "expected a push, got %r" % line
+        _, channel, payload = line.split(" ", 2)
+        return channel, payload
+
+    def no_data(self, wait=0.3):
+        """True if nothing arrives within `wait` seconds (connection still open)."""
+        if self.buf:
+            return False
+        self.sock.settimeout(wait)
+        try:
+            chunk = self.sock.recv(1, socket.MSG_PEEK)
+        except socket.timeout:
+            return True
+        return False  # data arrived, or the peer closed
+
+    def is_closed(self, timeout=3.0):
+        """True if the server closes the connection within `timeout` (data before
+        the close is discarded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+                return True
+            if not chunk:
+                return True
+        return False
+
+
+def grant(line):
+    """Parses `ok <token> <ttl>` / `acquired <token> <ttl>`; returns (token, ttl)."""
+    parts = (line or "").split(" ")
+    assert len(parts) == 3 and parts[0] in ("ok", "acquired"), "not a grant: %r" % line
+    assert TOKEN_RE.match(parts[1]), "bad token: %r" % line
+    return parts[1], int(parts[2])
+
+
+def fence(token):
+    return int(token[:16], 16)
+
+
+def unique(prefix="k"):
+    return "%s-%d-%d" % (prefix, os.getpid(), time.monotonic_ns())
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def binary_path():
+    path = os.environ.get("DFLOCKD_BIN")
+    if not path:
+        raise RuntimeError("set DFLOCKD_BIN to the dflockd executable")
+    return path
+
+
+class Server:
+    """Runs the real dflockd binary on a free port for one test (or class)."""
+
+    def __init__(self, *args, env=None):
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.args = [binary_path(), "--host", self.host, "--port", str(self.port)] + list(args)
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.log = tempfile.TemporaryFile()
+        self.proc = None
+        self.conns = []
+
+    def start(self, wait_ready=True):
+        self.proc = subprocess.Popen(self.args, env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        if wait_ready:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("dflockd exited early:\n" + self.output())
+                try:
+                    socket.create_connection((self.host, self.port), timeout=0.2).close()
+                    time.sleep(0.05)  # let the server see the probe's close
+                    return self
+                except OSError:
+                    time.sleep(0.02)
+            raise RuntimeError("dflockd did not start:\n" + self.output())
+        return self
+
+    def conn(self, **kw):
+        c = Conn(self.host, self.port, **kw)
+        self.conns.append(c)
+        return c
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def signal(self, signo=signal.SIGTERM):
+        self.proc.send_signal(signo)
+
+    def stop(self):
+        for c in self.conns:
+            c.close()
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else None
+        self.log.close()
+        return rc
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
