@@ -495,9 +495,10 @@ def main():
     try:
         program = unittest.main(argv=[sys.argv[0]] + rest, exit=False)
     finally:
-        if server is not None:
-            server.stop()
-    sys.exit(0 if program.result.wasSuccessful() else 1)
+        problem = server.stop_cleanly() if server is not None else None
+    if problem:
+        print(problem, file=sys.stderr)
+    sys.exit(0 if program.result.wasSuccessful() and not problem else 1)
 
 
 if __name__ == "__main__":

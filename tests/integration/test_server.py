@@ -24,7 +24,12 @@ from dflockd_testlib import Conn, Server, binary_path, fence, grant, unique  # n
 class ServerCase(unittest.TestCase):
     def server(self, *args, env=None):
         s = Server(*args, env=env).start()
-        self.addCleanup(s.stop)
+
+        def stop():
+            problem = s.stop_cleanly()
+            self.assertIsNone(problem, problem)
+
+        self.addCleanup(stop)
         return s
 
     def conn(self, server, **kw):
@@ -379,7 +384,7 @@ class Fences(ServerCase):
         path = os.path.join(d.name, "fence")
         s = Server("--fence-state-file", path).start()
         t1, _ = grant(s.conn().req("l", "k", "0"))
-        s.stop()
+        self.assertIsNone(s.stop_cleanly())
         stored = int(open(path).read())
         self.assertGreater(stored, fence(t1))
         # Pretend the clock went far back: a mark far ahead must still be respected.
@@ -387,7 +392,7 @@ class Fences(ServerCase):
             f.write("%d\n" % (1 << 62))
         s2 = Server("--fence-state-file", path).start()
         t2, _ = grant(s2.conn().req("l", "k", "0"))
-        s2.stop()
+        self.assertIsNone(s2.stop_cleanly())
         self.assertGreaterEqual(fence(t2), 1 << 62)
 
     def test_corrupt_fence_file_refuses_to_start(self):
@@ -401,10 +406,10 @@ class Fences(ServerCase):
     def test_fences_increase_across_restarts_without_file(self):
         s = Server().start()
         t1, _ = grant(s.conn().req("l", "k", "0"))
-        s.stop()
+        self.assertIsNone(s.stop_cleanly())
         s2 = Server().start()
         t2, _ = grant(s2.conn().req("l", "k", "0"))
-        s2.stop()
+        self.assertIsNone(s2.stop_cleanly())
         self.assertGreater(fence(t2), fence(t1))
 
 

@@ -197,8 +197,18 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         rc = self.proc.returncode if self.proc else None
-        self.log.close()
+        if not self.log.closed:
+            self.final_output = self.output()
+            self.log.close()
         return rc
+
+    def stop_cleanly(self):
+        """Stops the server and returns None if it exited with status 0 (no sanitizer
+        report, no crash), else a description of what went wrong."""
+        rc = self.stop()
+        if rc == 0:
+            return None
+        return "dflockd exited with %s:\n%s" % (rc, getattr(self, "final_output", ""))
 
     def __enter__(self):
         return self.start()
