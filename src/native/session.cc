@@ -48,13 +48,23 @@ class PlainTransport {
   /// done(error_code, std::string_view data); data may be empty on a spurious wake-up.
   template <typename F>
   void Read(F&& done) {
-    socket_.async_wait(tcp::socket::wait_read, [this, done = std::move(done)](error_code ec) mutable {
+    auto read_now = [this, done = std::move(done)](error_code ec) mutable {
       if (ec) return done(ec, std::string_view{});
       static thread_local char buffer[64 * 1024];
       std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      // The reactor is edge-triggered: a full buffer may have left bytes behind that
+      // no new readiness event will announce, so the next read must not wait.
+      more_pending_ = n == sizeof(buffer);
       done(ec, std::string_view(buffer, n));
-    });
+    };
+    if (more_pending_) {
+      asio::post(socket_.get_executor(), [read_now = std::move(read_now)]() mutable {
+        read_now(error_code{});
+      });
+    } else {
+      socket_.async_wait(tcp::socket::wait_read, std::move(read_now));
+    }
   }
   template <typename F>
   void Write(const std::string& data, F&& done) {
@@ -67,6 +77,7 @@ class PlainTransport {
 
  private:
   tcp::socket socket_;
+  bool more_pending_ = false;
 };
 
 // TLS over TCP (OpenSSL through Asio). OpenSSL buffers decrypted bytes itself, so
