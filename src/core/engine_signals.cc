@@ -18,6 +18,7 @@ bool IsValidGroup(std::string_view group) { return group.empty() || IsValidKey(g
 
 Result<Reply> Engine::DoListen(SessionState* s, Listen& cmd) {
   if (!IsValidPattern(cmd.pattern) || !IsValidGroup(cmd.group)) return ErrorCode::kInvalid;
+  if (s->subscriber.sink == nullptr) return ErrorCode::kInvalid;  // nowhere to push to
   auto entry = std::make_pair(cmd.pattern, cmd.group);
   if (s->subscriptions.count(entry) != 0) return Reply{Ack{}};  // idempotent
   if (config_.max_subscriptions != 0 && s->subscriptions.size() >= config_.max_subscriptions) {

@@ -155,12 +155,17 @@ TEST_F(EngineSignals, AllGroupMembersFullDropsAndEvictsOne) {
 TEST_F(EngineSignals, SubscriptionCap) {
   config.max_subscriptions = 2;
   Rebuild();
-  auto s = Open();
+  RecordingSink sink;
+  auto s = Open(&sink);
   EXPECT_TRUE(Listen(s, "a")->ok());
   EXPECT_TRUE(Listen(s, "b")->ok());
   EXPECT_EQ(Listen(s, "c")->error(), ErrorCode::kMaxSubscriptions);
   EXPECT_TRUE(Listen(s, "a")->ok());  // re-listening is always allowed
   EXPECT_EQ(Listen(s, "a", "grp")->error(), ErrorCode::kMaxSubscriptions);  // a new pair
+}
+
+TEST_F(EngineSignals, ListenNeedsASink) {
+  EXPECT_EQ(Listen(Open(), "a")->error(), ErrorCode::kInvalid);
 }
 
 TEST_F(EngineSignals, DisconnectDropsSubscriptions) {

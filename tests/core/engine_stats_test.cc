@@ -8,8 +8,9 @@ namespace {
 using EngineStats = EngineFixture;
 
 TEST_F(EngineStats, SnapshotContent) {
-  auto a = Open();
-  auto b = Open();
+  RecordingSink sink_a, sink_b;
+  auto a = Open(&sink_a);
+  auto b = Open(&sink_b);
   auto g = Lock(a, "job", 0, 30);
   Lock(b, "job", 100);
   Sem(a, "pool", 3);
