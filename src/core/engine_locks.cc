@@ -270,13 +270,14 @@ Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, Reque
 
 Result<Reply> Engine::DoRelease(Release& cmd) {
   auto token = ParseToken(cmd.token);
+  if (!token) return ErrorCode::kInvalid;
   Resource* r = Find(cmd.ns, cmd.key);
-  if (!token || r == nullptr) return ErrorCode::kInvalid;
+  if (r == nullptr) return ErrorCode::kNotHeld;
   EvictExpired(*r);
   Holder* h = FindHolder(*r, *token);
   if (h == nullptr) {
     UpdateIdle(*r);
-    return ErrorCode::kInvalid;
+    return ErrorCode::kNotHeld;
   }
   if (h->owner != nullptr && h->awaiting_wait) {
     h->owner->two_phase.erase(TwoPhaseKey(r->ns, *r->key));  // release clears phase-1 state
@@ -290,13 +291,14 @@ Result<Reply> Engine::DoRelease(Release& cmd) {
 
 Result<Reply> Engine::DoRenew(Renew& cmd) {
   auto token = ParseToken(cmd.token);
+  if (!token) return ErrorCode::kInvalid;
   Resource* r = Find(cmd.ns, cmd.key);
-  if (!token || r == nullptr) return ErrorCode::kInvalid;
+  if (r == nullptr) return ErrorCode::kNotHeld;
   EvictExpired(*r);
   Holder* h = FindHolder(*r, *token);
   if (h == nullptr) {
     UpdateIdle(*r);  // an expired holder may just have been evicted
-    return ErrorCode::kInvalid;
+    return ErrorCode::kNotHeld;
   }
   h->lease_s = LeaseOrDefault(cmd.lease_s);
   deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(h->lease_s)));

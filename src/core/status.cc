@@ -5,6 +5,7 @@ namespace dflockd::core {
 const char* ToString(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalid: return "invalid";
+    case ErrorCode::kNotHeld: return "not_held";
     case ErrorCode::kTimeout: return "timeout";
     case ErrorCode::kMaxLocks: return "max_locks";
     case ErrorCode::kMaxWaiters: return "max_waiters";

@@ -10,7 +10,8 @@ namespace dflockd::core {
 /// Why a command failed. Mirrors the native wire vocabulary; each adapter maps it
 /// to its own representation in exactly one place.
 enum class ErrorCode : std::uint8_t {
-  kInvalid,           ///< bad arguments, unknown or wrong token, bad pattern
+  kInvalid,           ///< malformed arguments, bad pattern or channel
+  kNotHeld,           ///< release/renew: no such key, or the token holds nothing there
   kTimeout,           ///< the wait ran out (or a try-lock found the resource busy)
   kMaxLocks,          ///< the resource table is full
   kMaxWaiters,        ///< the key's wait queue is full

@@ -35,6 +35,7 @@ std::string_view StatusFor(core::ErrorCode code) {
     case ErrorCode::kLeaseExpired: return "error_lease_expired";
     case ErrorCode::kDraining: return "error_draining";
     case ErrorCode::kInvalid:
+    case ErrorCode::kNotHeld:
     case ErrorCode::kMaxSubscriptions:
     case ErrorCode::kCancelled: return "error";
   }

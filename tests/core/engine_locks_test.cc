@@ -112,8 +112,8 @@ TEST_F(EngineLocks, LeaseExpiryHandsOverToNextWaiter) {
   EXPECT_EQ(w->as<Granted>().lease_s, 9);
   EXPECT_EQ(engine->counters().expiries, 1u);
   // The expired token is worthless now.
-  EXPECT_EQ(Release(a, "k", g->as<Granted>().token)->error(), ErrorCode::kInvalid);
-  EXPECT_EQ(Renew(a, "k", g->as<Granted>().token)->error(), ErrorCode::kInvalid);
+  EXPECT_EQ(Release(a, "k", g->as<Granted>().token)->error(), ErrorCode::kNotHeld);
+  EXPECT_EQ(Renew(a, "k", g->as<Granted>().token)->error(), ErrorCode::kNotHeld);
 }
 
 TEST_F(EngineLocks, ExpiredHolderEvictedOnTheSpotBeforeAcquire) {
@@ -156,7 +156,7 @@ TEST_F(EngineLocks, RenewOfExpiredLeaseFailsAndGrantsNextWaiter) {
   auto w = Lock(b, "k", 100);
   clock.Advance(seconds(3));  // expired, sweep not yet run
   EXPECT_FALSE(w->done());
-  EXPECT_EQ(Renew(a, "k", g->as<Granted>().token)->error(), ErrorCode::kInvalid);
+  EXPECT_EQ(Renew(a, "k", g->as<Granted>().token)->error(), ErrorCode::kNotHeld);
   EXPECT_TRUE(w->ok());
 }
 
@@ -164,14 +164,14 @@ TEST_F(EngineLocks, ReleaseErrors) {
   auto a = Open();
   auto g = Lock(a, "k");
   std::string token = g->as<Granted>().token;
-  EXPECT_EQ(Release(a, "nope", token)->error(), ErrorCode::kInvalid);
-  EXPECT_EQ(Release(a, "k", std::string(32, '0'))->error(), ErrorCode::kInvalid);
+  EXPECT_EQ(Release(a, "nope", token)->error(), ErrorCode::kNotHeld);
+  EXPECT_EQ(Release(a, "k", std::string(32, '0'))->error(), ErrorCode::kNotHeld);
   EXPECT_EQ(Release(a, "k", "not-a-token")->error(), ErrorCode::kInvalid);
   EXPECT_EQ(Release(a, "k", "")->error(), ErrorCode::kInvalid);
   // Wrong namespace: the semaphore `k` does not exist.
-  EXPECT_EQ(Release(a, "k", token, core::Namespace::kSemaphore)->error(), ErrorCode::kInvalid);
+  EXPECT_EQ(Release(a, "k", token, core::Namespace::kSemaphore)->error(), ErrorCode::kNotHeld);
   EXPECT_TRUE(Release(a, "k", token)->ok());
-  EXPECT_EQ(Release(a, "k", token)->error(), ErrorCode::kInvalid);
+  EXPECT_EQ(Release(a, "k", token)->error(), ErrorCode::kNotHeld);
 }
 
 TEST_F(EngineLocks, AnySessionMayReleaseWithTheToken) {
@@ -227,7 +227,7 @@ TEST_F(EngineLocks, FailedReleaseDoesNotRefreshIdleness) {
   auto g = Lock(s, "k");
   ASSERT_TRUE(Release(s, "k", g->as<Granted>().token)->ok());
   AdvanceSeconds(8);
-  EXPECT_FALSE(Release(s, "k", g->as<Granted>().token)->ok());
+  EXPECT_EQ(Release(s, "k", g->as<Granted>().token)->error(), ErrorCode::kNotHeld);
   AdvanceSeconds(3);
   EXPECT_EQ(engine->resource_count(), 0u);
 }

@@ -18,6 +18,7 @@ std::string Write(const core::Result<core::Reply>& r, bool enqueue = false) {
 TEST(ResponseWriter, EveryErrorCode) {
   const std::pair<ErrorCode, const char*> table[] = {
       {ErrorCode::kInvalid, "error\n"},
+      {ErrorCode::kNotHeld, "error\n"},
       {ErrorCode::kTimeout, "timeout\n"},
       {ErrorCode::kMaxLocks, "error_max_locks\n"},
       {ErrorCode::kMaxWaiters, "error_max_waiters\n"},
