@@ -6,8 +6,9 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev libspdlog-dev libcli11-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev
-  python3 openssl procps
+  python3 python3-grpcio python3-protobuf openssl procps
 )
 
 missing=()

@@ -4,15 +4,19 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "app/fence_file.h"
 #include "core/engine.h"
+#include "grpc/grpc_server.h"
 #include "native/listener.h"
 #include "runtime/engine_host.h"
 
@@ -95,10 +99,27 @@ int RunServer(const Config& config) {
   native_config.tls = tls.get();
   native::Listener native_listener(io, host, native_config);
 
+  std::unique_ptr<grpc_api::GrpcServer> grpc_server;
+  if (config.grpc_port != 0) {
+    auto post = [&io](std::function<void()> task) { asio::post(io, std::move(task)); };
+    grpc_api::EngineLink link{host, post, config.auth_token, config.signal_queue_size};
+    grpc_server = std::make_unique<grpc_api::GrpcServer>(
+        std::move(link),
+        grpc_api::GrpcServerConfig{config.host, config.grpc_port, config.tls_cert, config.tls_key});
+  }
+
   try {
     native_listener.Start();
   } catch (const std::exception& e) {
     spdlog::error("cannot listen on {}:{}: {}", config.host, config.port, e.what());
+    return 1;
+  }
+  try {
+    if (grpc_server) grpc_server->Start();
+  } catch (const std::exception& e) {
+    spdlog::error("gRPC: {}", e.what());
+    native_listener.registry().AbortAll();
+    io.poll();
     return 1;
   }
   host.Start();
@@ -127,6 +148,7 @@ int RunServer(const Config& config) {
         draining = true;
         spdlog::info("signal {}: draining (up to {}s)", signo, config.shutdown_timeout_s);
         native_listener.StopAccepting();
+        if (grpc_server) grpc_server->SetServing(false);
         engine.BeginDrain();
         shutdown_timer.expires_after(std::chrono::seconds(config.shutdown_timeout_s));
         shutdown_timer.async_wait([&](const boost::system::error_code& e) {
@@ -142,6 +164,19 @@ int RunServer(const Config& config) {
   signals.async_wait(on_signal);
 
   io.run();
+
+  // gRPC calls still open are cancelled now; they finish through the engine thread,
+  // so keep it running until the gRPC server has shut down.
+  if (grpc_server) {
+    io.restart();
+    auto keep_running = asio::make_work_guard(io);
+    std::thread stopper([&] {
+      grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      io.stop();  // timers may still be pending: stop rather than wait for idleness
+    });
+    io.run();
+    stopper.join();
+  }
 
   // Close what is left and let the aborted handlers run, so every session is gone
   // before the engine and listener are destroyed.

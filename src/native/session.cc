@@ -17,7 +17,7 @@
 #include "native/command_mapper.h"
 #include "native/request_parser.h"
 #include "native/response_writer.h"
-#include "native/token_compare.h"
+#include "auth/token_compare.h"
 
 namespace dflockd::native {
 namespace {
@@ -227,7 +227,7 @@ class Session final : public SessionBase,
     MappedRequest m = MapRequest(raw);
     const std::string& token = ctx_.options.auth_token;
     if (!token.empty() && !authed_) {
-      if (m.kind == RequestKind::kAuth && TokenMatches(m.auth_token, token)) {
+      if (m.kind == RequestKind::kAuth && auth::TokenMatches(m.auth_token, token)) {
         authed_ = true;
         out_.append("ok\n");
         return;

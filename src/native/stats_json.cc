@@ -1,5 +1,7 @@
 #include "native/stats_json.h"
 
+#include "core/utf8.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -33,19 +35,8 @@ void AppendString(std::string& out, std::string_view s) {
       ++i;
       continue;
     }
-    // Length and minimum value of a UTF-8 sequence by its lead byte.
-    std::size_t len = c >= 0xf0 ? (c <= 0xf4 ? 4 : 0) : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    bool valid = len != 0 && i + len <= s.size();
-    std::uint32_t cp = len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      valid = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (valid) {
-      valid = (len == 3 && cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) ||
-              (len == 4 && cp >= 0x10000 && cp <= 0x10ffff) || len == 2;
-    }
+    std::size_t len = core::Utf8SequenceLength(s, i);
+    bool valid = len != 0;
     if (valid) {
       out.append(s.substr(i, len));
       i += len;

@@ -3,10 +3,10 @@
 
 #include <string_view>
 
-namespace dflockd::native {
+namespace dflockd::auth {
 
 /// Compares SHA-256 digests with CRYPTO_memcmp, so the time taken reveals neither
 /// where the strings differ nor the configured token's length.
 bool TokenMatches(std::string_view presented, std::string_view expected);
 
-}  // namespace dflockd::native
+}  // namespace dflockd::auth

@@ -1,9 +1,9 @@
-#include "native/token_compare.h"
+#include "auth/token_compare.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-namespace dflockd::native {
+namespace dflockd::auth {
 namespace {
 
 bool Digest(std::string_view s, unsigned char (&out)[EVP_MAX_MD_SIZE]) {
@@ -20,4 +20,4 @@ bool TokenMatches(std::string_view presented, std::string_view expected) {
   return CRYPTO_memcmp(a, b, 32) == 0;
 }
 
-}  // namespace dflockd::native
+}  // namespace dflockd::auth

@@ -1,0 +1,31 @@
+// How gRPC reactors reach the engine.
+//
+// Threading protocol: gRPC runs handlers and reactions on its own threads, while the
+// engine belongs to one thread. Everything that touches the executor or a call's
+// engine-side state is posted to the engine thread with `post`; completions and
+// pushes therefore run on the engine thread too, and the only things they do to a
+// reactor are thread-safe gRPC calls (Finish, StartWrite, StartRead) and a mutex-
+// guarded write queue. A reactor is deleted in OnDone, which gRPC calls only after
+// Finish; Finish is called exactly once, on the engine thread, after the engine has
+// dropped every pointer to the call.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "core/executor.h"
+
+namespace dflockd::grpc_api {
+
+struct EngineLink {
+  core::CommandExecutor& executor;
+  /// Runs a task on the engine thread (FIFO).
+  std::function<void(std::function<void()>)> post;
+  /// Required `authorization: Bearer <token>`; empty: no auth.
+  std::string auth_token;
+  /// Signals queued per stream before the subscriber counts as slow.
+  std::size_t max_push_queue = 64;
+};
+
+}  // namespace dflockd::grpc_api

@@ -1,0 +1,81 @@
+#include "grpc/grpc_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "grpc/service.h"
+
+namespace dflockd::grpc_api {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+std::string ListenAddress(const std::string& host, std::uint16_t port) {
+  bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct GrpcServer::Impl {
+  explicit Impl(EngineLink link) : service(std::move(link)) {}
+  DflockdService service;
+  std::unique_ptr<::grpc::Server> server;
+};
+
+GrpcServer::GrpcServer(EngineLink link, GrpcServerConfig config)
+    : impl_(std::make_unique<Impl>(std::move(link))), config_(std::move(config)) {}
+
+GrpcServer::~GrpcServer() = default;
+
+void GrpcServer::Start() {
+  std::shared_ptr<::grpc::ServerCredentials> credentials;
+  if (!config_.tls_cert_file.empty()) {
+    ::grpc::SslServerCredentialsOptions options;
+    options.pem_key_cert_pairs.push_back(
+        {ReadFile(config_.tls_key_file), ReadFile(config_.tls_cert_file)});
+    credentials = ::grpc::SslServerCredentials(options);
+  } else {
+    credentials = ::grpc::InsecureServerCredentials();
+  }
+  ::grpc::EnableDefaultHealthCheckService(true);
+  ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ::grpc::ServerBuilder builder;
+  const std::string address = ListenAddress(config_.host, config_.port);
+  builder.AddListeningPort(address, credentials, &port_);
+  builder.RegisterService(&impl_->service);
+  // One signal frame is at most 64 KiB; leave room for the envelope.
+  builder.SetMaxReceiveMessageSize(256 * 1024);
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || port_ == 0) throw std::runtime_error("cannot listen on " + address);
+  SetServing(true);
+  spdlog::info("gRPC listening on {}{}", ListenAddress(config_.host, static_cast<std::uint16_t>(port_)),
+               config_.tls_cert_file.empty() ? "" : " (TLS)");
+}
+
+void GrpcServer::SetServing(bool serving) {
+  if (impl_->server && impl_->server->GetHealthCheckService() != nullptr) {
+    impl_->server->GetHealthCheckService()->SetServingStatus(serving);
+  }
+}
+
+void GrpcServer::Shutdown(std::chrono::system_clock::time_point deadline) {
+  if (!impl_->server) return;
+  impl_->server->Shutdown(deadline);
+  impl_->server->Wait();
+  impl_->server.reset();
+}
+
+}  // namespace dflockd::grpc_api

@@ -1,0 +1,42 @@
+// The gRPC listener (port 6390): service, health checking, reflection, TLS.
+// gRPC headers stay in the .cc files.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "grpc/engine_link.h"
+
+namespace dflockd::grpc_api {
+
+struct GrpcServerConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6390;
+  std::string tls_cert_file;  ///< both set: TLS only
+  std::string tls_key_file;
+};
+
+class GrpcServer {
+ public:
+  GrpcServer(EngineLink link, GrpcServerConfig config);
+  ~GrpcServer();
+
+  /// Binds and starts serving. Throws std::runtime_error on failure.
+  void Start();
+  int port() const { return port_; }
+  /// Health status reported by grpc.health.v1 (NOT_SERVING while draining).
+  void SetServing(bool serving);
+  /// Stops accepting calls; cancels those still running at `deadline`. The engine
+  /// thread must keep running meanwhile: cancelled calls finish through it.
+  void Shutdown(std::chrono::system_clock::time_point deadline);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  GrpcServerConfig config_;
+  int port_ = 0;
+};
+
+}  // namespace dflockd::grpc_api

@@ -1,0 +1,104 @@
+#include "grpc/subscribe_call.h"
+
+#include <memory>
+
+#include "core/utf8.h"
+#include "grpc/convert.h"
+#include "grpc/push_queue.h"
+#include "grpc/status_map.h"
+
+namespace dflockd::grpc_api {
+namespace {
+
+class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
+                            public core::SessionSink {
+ public:
+  explicit SubscribeCall(EngineLink& link) : link_(link), state_(std::make_shared<State>()) {
+    state_->reactor = this;
+  }
+
+  void Begin(const v1::SubscribeRequest& request) {
+    std::vector<core::Command> listens;
+    for (const auto& s : request.subscriptions()) listens.push_back(ToListen(s));
+    link_.post([state = state_, &link = link_, listens = std::move(listens)]() mutable {
+      if (state->finished) return;
+      if (listens.empty()) {
+        return Finish(*state, link, ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT,
+                                                   "at least one subscription is required"));
+      }
+      state->session = link.executor.OpenSession(state->reactor);
+      for (auto& listen : listens) {
+        std::optional<::grpc::Status> failed;
+        link.executor.Submit(state->session, std::move(listen), [&](core::Result<core::Reply> r) {
+          if (!r.ok()) failed = StatusFor(r.error());
+        });
+        if (failed) return Finish(*state, link, *failed);
+      }
+    });
+  }
+
+  // core::SessionSink — engine thread.
+  bool Push(std::string_view channel, std::string_view payload) override {
+    v1::Signal signal;
+    signal.set_channel(core::ToValidUtf8(channel));
+    signal.set_payload(std::string(payload));
+    return queue_.Enqueue(std::move(signal), true, link_.max_push_queue,
+                          [this](v1::Signal* s) { StartWrite(s); });
+  }
+
+  void Evicted() override {
+    state_->session = 0;  // the engine already closed it
+    Finish(*state_, link_,
+           ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED, "slow consumer disconnected"));
+  }
+
+  // gRPC reactions.
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      if (auto pending = queue_.Close()) ServerWriteReactor::Finish(*pending);
+      return;  // the stream is broken; OnCancel follows
+    }
+    auto next = queue_.WriteDone();
+    if (next.write != nullptr) StartWrite(next.write);
+    if (next.finish) ServerWriteReactor::Finish(*next.finish);
+  }
+
+  void OnCancel() override {
+    link_.post([state = state_, &link = link_] { Finish(*state, link, ::grpc::Status::CANCELLED); });
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  struct State {
+    SubscribeCall* reactor = nullptr;
+    core::SessionId session = 0;
+    bool finished = false;
+  };
+
+  /// Engine thread only: drop the engine session, then end the stream once.
+  static void Finish(State& state, EngineLink& link, const ::grpc::Status& status) {
+    if (state.finished) return;
+    state.finished = true;
+    if (state.session != 0) link.executor.CloseSession(state.session);
+    state.session = 0;
+    // Signals already queued are dropped: the stream ends for an error or a cancel.
+    state.reactor->queue_.Close();
+    state.reactor->ServerWriteReactor::Finish(status);
+  }
+
+  EngineLink& link_;
+  std::shared_ptr<State> state_;
+  PushQueue<v1::Signal> queue_;
+};
+
+}  // namespace
+
+::grpc::ServerWriteReactor<v1::Signal>* StartSubscribeCall(EngineLink& link,
+                                                            const v1::SubscribeRequest& request) {
+  auto* call = new SubscribeCall(link);
+  call->Begin(request);
+  return call;
+}
+
+}  // namespace dflockd::grpc_api
