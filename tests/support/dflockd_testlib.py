@@ -149,8 +149,10 @@ class Server:
 
     def __init__(self, *args, env=None):
         self.port = free_port()
+        self.grpc_port = free_port()
         self.host = "127.0.0.1"
-        self.args = [binary_path(), "--host", self.host, "--port", str(self.port)] + list(args)
+        self.args = [binary_path(), "--host", self.host, "--port", str(self.port),
+                     "--grpc-port", str(self.grpc_port)] + list(args)
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.log = tempfile.TemporaryFile()
@@ -167,6 +169,7 @@ class Server:
                     raise RuntimeError("dflockd exited early:\n" + self.output())
                 try:
                     socket.create_connection((self.host, self.port), timeout=0.2).close()
+                    socket.create_connection((self.host, self.grpc_port), timeout=0.2).close()
                     time.sleep(0.05)  # let the server see the probe's close
                     return self
                 except OSError:
