@@ -75,6 +75,8 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   app.add_option("--host", c.host, "Bind address")->envname("DFLOCKD_HOST")->capture_default_str();
   app.add_option("--port", c.port, "Native protocol port")
       ->envname("DFLOCKD_PORT")->capture_default_str();
+  app.add_option("--http-port", c.http_port, "HTTP/WebSocket port (0 disables)")
+      ->envname("DFLOCKD_HTTP_PORT")->capture_default_str();
   app.add_option("--grpc-port", c.grpc_port, "gRPC port (0 disables)")
       ->envname("DFLOCKD_GRPC_PORT")->capture_default_str();
   app.add_option("--default-lease-ttl", c.default_lease_ttl_s, "Default lease (s)")

@@ -12,6 +12,7 @@ struct Config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6388;
   std::uint16_t grpc_port = 6390;  ///< 0 disables the gRPC listener
+  std::uint16_t http_port = 6389;  ///< 0 disables the HTTP/WebSocket listener
   std::int64_t default_lease_ttl_s = 33;
   std::int64_t lease_sweep_interval_s = 1;
   std::int64_t gc_interval_s = 5;

@@ -17,6 +17,8 @@
 #include "app/fence_file.h"
 #include "core/engine.h"
 #include "grpc/grpc_server.h"
+#include "http/http_listener.h"
+#include "metrics/registry.h"
 #include "native/listener.h"
 #include "runtime/engine_host.h"
 
@@ -86,6 +88,7 @@ int RunServer(const Config& config) {
   core::TokenSource tokens(first_fence, fence_file.get());
   core::Engine engine(EngineConfigFrom(config), clock, tokens);
   runtime::EngineHost host(io, engine);
+  metrics::Registry metrics;
 
   native::ListenerConfig native_config;
   native_config.host = config.host;
@@ -96,22 +99,39 @@ int RunServer(const Config& config) {
   native_config.max_per_ip = config.max_connections_per_ip;
   native_config.session.auth_token = config.auth_token;
   native_config.session.max_push_queue = config.signal_queue_size;
+  native_config.session.metrics = &metrics;
   native_config.tls = tls.get();
   native::Listener native_listener(io, host, native_config);
 
   std::unique_ptr<grpc_api::GrpcServer> grpc_server;
   if (config.grpc_port != 0) {
     auto post = [&io](std::function<void()> task) { asio::post(io, std::move(task)); };
-    grpc_api::EngineLink link{host, post, config.auth_token, config.signal_queue_size};
+    grpc_api::EngineLink link{host, post, config.auth_token, config.signal_queue_size, &metrics};
     grpc_server = std::make_unique<grpc_api::GrpcServer>(
         std::move(link),
         grpc_api::GrpcServerConfig{config.host, config.grpc_port, config.tls_cert, config.tls_key});
   }
 
+  http::HttpContext http_context{host};
+  http_context.auth_token = config.auth_token;
+  http_context.max_push_queue = config.signal_queue_size;
+  http_context.read_timeout = std::chrono::seconds(config.read_timeout_s);
+  http_context.write_timeout = std::chrono::seconds(config.write_timeout_s);
+  http_context.max_connections = config.max_connections;
+  http_context.metrics = &metrics;
+  http_context.render_metrics = [&] { return metrics.Render(engine); };
+  http_context.draining = [&] { return engine.draining(); };
+  std::unique_ptr<http::HttpListener> http_listener;
+  if (config.http_port != 0) {
+    http_listener = std::make_unique<http::HttpListener>(io, http_context, config.host,
+                                                         config.http_port, tls.get());
+  }
+
   try {
     native_listener.Start();
+    if (http_listener) http_listener->Start();
   } catch (const std::exception& e) {
-    spdlog::error("cannot listen on {}:{}: {}", config.host, config.port, e.what());
+    spdlog::error("cannot listen on {}: {}", config.host, e.what());
     return 1;
   }
   try {
@@ -148,6 +168,7 @@ int RunServer(const Config& config) {
         draining = true;
         spdlog::info("signal {}: draining (up to {}s)", signo, config.shutdown_timeout_s);
         native_listener.StopAccepting();
+        // HTTP keeps accepting: probes must see /readyz answer 503 while draining.
         if (grpc_server) grpc_server->SetServing(false);
         engine.BeginDrain();
         shutdown_timer.expires_after(std::chrono::seconds(config.shutdown_timeout_s));

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/executor.h"
+#include "metrics/registry.h"
 
 namespace dflockd::grpc_api {
 
@@ -26,6 +27,8 @@ struct EngineLink {
   std::string auth_token;
   /// Signals queued per stream before the subscriber counts as slow.
   std::size_t max_push_queue = 64;
+  /// Optional; touched on the engine thread only.
+  metrics::Registry* metrics = nullptr;
 };
 
 }  // namespace dflockd::grpc_api

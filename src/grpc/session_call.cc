@@ -68,7 +68,9 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
   explicit SessionCall(EngineLink& link) : link_(link), state_(std::make_shared<State>()) {
     state_->reactor = this;
     link_.post([state = state_, &link = link_] {
-      if (!state->finished) state->session = link.executor.OpenSession(state->reactor);
+      if (state->finished) return;
+      state->session = link.executor.OpenSession(state->reactor);
+      if (link.metrics != nullptr) link.metrics->ConnectionOpened(metrics::Transport::kGrpc);
     });
     StartRead(&request_);
   }
@@ -114,7 +116,8 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
   }
 
   void Evicted() override {
-    state_->session = 0;
+    state_->session = 0;  // the engine already closed it
+    if (link_.metrics != nullptr) link_.metrics->ConnectionClosed(metrics::Transport::kGrpc);
     Finish(*state_, link_,
            ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED, "slow consumer disconnected"));
   }
@@ -178,7 +181,10 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
                      bool drain = false) {
     if (state.finished) return;
     state.finished = true;
-    if (state.session != 0) link.executor.CloseSession(state.session);
+    if (state.session != 0) {
+      link.executor.CloseSession(state.session);
+      if (link.metrics != nullptr) link.metrics->ConnectionClosed(metrics::Transport::kGrpc);
+    }
     state.session = 0;
     SessionCall* self = state.reactor;
     if (!drain) {

@@ -27,6 +27,7 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
                                                    "at least one subscription is required"));
       }
       state->session = link.executor.OpenSession(state->reactor);
+      if (link.metrics != nullptr) link.metrics->ConnectionOpened(metrics::Transport::kGrpc);
       for (auto& listen : listens) {
         std::optional<::grpc::Status> failed;
         link.executor.Submit(state->session, std::move(listen), [&](core::Result<core::Reply> r) {
@@ -48,6 +49,7 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
 
   void Evicted() override {
     state_->session = 0;  // the engine already closed it
+    if (link_.metrics != nullptr) link_.metrics->ConnectionClosed(metrics::Transport::kGrpc);
     Finish(*state_, link_,
            ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED, "slow consumer disconnected"));
   }
@@ -80,7 +82,10 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
   static void Finish(State& state, EngineLink& link, const ::grpc::Status& status) {
     if (state.finished) return;
     state.finished = true;
-    if (state.session != 0) link.executor.CloseSession(state.session);
+    if (state.session != 0) {
+      link.executor.CloseSession(state.session);
+      if (link.metrics != nullptr) link.metrics->ConnectionClosed(metrics::Transport::kGrpc);
+    }
     state.session = 0;
     // Signals already queued are dropped: the stream ends for an error or a cancel.
     state.reactor->queue_.Close();

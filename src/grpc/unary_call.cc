@@ -18,8 +18,13 @@ class UnaryCall final : public ::grpc::ServerUnaryReactor {
   void Submit(core::Command command) {
     link_.post([state = state_, &link = link_, command = std::move(command)]() mutable {
       if (state->cancelled) return Finish(*state, ::grpc::Status::CANCELLED);
+      const std::size_t index = command.index();
       state->request = link.executor.Submit(
-          0, std::move(command), [state](core::Result<core::Reply> r) {
+          0, std::move(command), [state, &link, index](core::Result<core::Reply> r) {
+            if (link.metrics != nullptr) {
+              link.metrics->ObserveLatency(metrics::Transport::kGrpc, index,
+                                           state->stopwatch.Elapsed());
+            }
             if (r.ok()) {
               state->fill(r.value());
               Finish(*state, ::grpc::Status::OK);
@@ -48,6 +53,7 @@ class UnaryCall final : public ::grpc::ServerUnaryReactor {
     UnaryCall* reactor = nullptr;
     FillResponse fill;
     core::RequestId request = core::kNoRequest;
+    metrics::Stopwatch stopwatch;
     bool cancelled = false;
     bool finished = false;
   };

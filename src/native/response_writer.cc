@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "native/stats_json.h"
+#include "json/stats_json.h"
 
 namespace dflockd::native {
 namespace {
@@ -67,7 +67,7 @@ void AppendResponse(std::string& out, const core::Result<core::Reply>& result, b
                  },
                  [&](const core::StatsSnapshot& s) {
                    out.append("ok ");
-                   AppendStatsJson(out, s);
+                   json::AppendStatsJson(out, s);
                  },
              },
              result.value());

@@ -126,11 +126,17 @@ class Session final : public SessionBase,
   }
 
   ~Session() override {
+    if (ctx_.options.metrics != nullptr) {
+      ctx_.options.metrics->ConnectionClosed(metrics::Transport::kNative);
+    }
     if (!engine_closed_) ctx_.executor.CloseSession(id_);
     if (registry != nullptr) registry->Remove(this);
   }
 
   void Start() {
+    if (ctx_.options.metrics != nullptr) {
+      ctx_.options.metrics->ConnectionOpened(metrics::Transport::kNative);
+    }
     id_ = ctx_.executor.OpenSession(this);
     ctx_.registry.Add(this);
     transport_.Handshake([self = this->shared_from_this()](error_code ec) {
@@ -244,6 +250,8 @@ class Session final : public SessionBase,
     busy_ = true;
     in_submit_ = true;
     enqueue_reply_ = m.enqueue;
+    command_index_ = m.command.index();
+    stopwatch_ = metrics::Stopwatch();
     ctx_.executor.Submit(id_, std::move(m.command),
                          [this](core::Result<core::Reply> r) { OnResult(std::move(r)); });
     in_submit_ = false;
@@ -252,6 +260,10 @@ class Session final : public SessionBase,
 
   void OnResult(core::Result<core::Reply> result) {
     busy_ = false;
+    if (ctx_.options.metrics != nullptr) {
+      ctx_.options.metrics->ObserveLatency(metrics::Transport::kNative, command_index_,
+                                           stopwatch_.Elapsed());
+    }
     if (closed_ || (!result.ok() && result.error() == core::ErrorCode::kCancelled)) return;
     AppendResponse(out_, result, enqueue_reply_);
     if (!result.ok() && result.error() == core::ErrorCode::kDraining) CloseAfterFlush();
@@ -347,6 +359,8 @@ class Session final : public SessionBase,
   std::size_t pending_pushes_ = 0;
   std::size_t inflight_pushes_ = 0;
   std::unique_ptr<asio::steady_timer> close_timer_;
+  metrics::Stopwatch stopwatch_;  ///< since the request in progress arrived
+  std::size_t command_index_ = 0;
   bool busy_ = false;  ///< a command is with the engine
   bool in_submit_ = false;
   bool enqueue_reply_ = false;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/executor.h"
+#include "metrics/registry.h"
 #include "native/session_registry.h"
 
 namespace dflockd::native {
@@ -16,6 +17,7 @@ struct SessionOptions {
   std::size_t max_push_queue = 64;  ///< signal frames queued per connection
   /// Pipelined input buffered while a command waits; beyond it reading pauses.
   std::size_t max_pending_input = 1 << 20;
+  metrics::Registry* metrics = nullptr;  ///< optional
 };
 
 /// Everything sessions of one listener share.

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "native/stats_json.h"
+#include "json/stats_json.h"
 
 namespace dflockd::native {
 namespace {
@@ -62,7 +62,7 @@ TEST(StatsJson, FullSnapshotKeyOrderAndEscaping) {
   s.signal_channels.push_back({"events.>", "", 2});
   s.signal_channels.push_back({"jobs.*", "workers", 3});
   std::string out;
-  AppendStatsJson(out, s);
+  json::AppendStatsJson(out, s);
   EXPECT_EQ(out,
             "{\"connections\":2,"
             "\"locks\":[{\"key\":\"job\",\"owner_conn_id\":3,\"lease_expires_in_s\":25.4,"
@@ -78,7 +78,7 @@ TEST(StatsJson, ValidUtf8KeptAsIs) {
   core::StatsSnapshot s;
   s.idle_locks.push_back({"h\xc3\xa9llo-\xe2\x82\xac-\xf0\x9f\x94\x92", 0});
   std::string out;
-  AppendStatsJson(out, s);
+  json::AppendStatsJson(out, s);
   EXPECT_NE(out.find("\"h\xc3\xa9llo-\xe2\x82\xac-\xf0\x9f\x94\x92\""), std::string::npos);
 }
 

@@ -6,8 +6,8 @@
 
 #include "core/reply.h"
 
-namespace dflockd::native {
+namespace dflockd::json {
 
 void AppendStatsJson(std::string& out, const core::StatsSnapshot& stats);
 
-}  // namespace dflockd::native
+}  // namespace dflockd::json

@@ -1,4 +1,4 @@
-#include "native/stats_json.h"
+#include "json/stats_json.h"
 
 #include "core/utf8.h"
 
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace dflockd::native {
+namespace dflockd::json {
 namespace {
 
 // Written by hand rather than with a JSON library: the key order is part of the
@@ -144,4 +144,4 @@ void AppendStatsJson(std::string& out, const core::StatsSnapshot& s) {
   out.push_back('}');
 }
 
-}  // namespace dflockd::native
+}  // namespace dflockd::json

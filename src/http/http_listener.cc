@@ -1,0 +1,48 @@
+#include "http/http_listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http/http_session.h"
+
+namespace dflockd::http {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+HttpListener::HttpListener(asio::io_context& io, HttpContext& context, std::string host,
+                           std::uint16_t port, asio::ssl::context* tls)
+    : context_(context), host_(std::move(host)), port_(port), tls_(tls), acceptor_(io) {}
+
+void HttpListener::Start() {
+  tcp::endpoint endpoint(asio::ip::make_address(host_), port_);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  port_ = acceptor_.local_endpoint().port();
+  spdlog::info("HTTP/WebSocket listening on {}:{}{}", host_, port_, tls_ ? " (TLS)" : "");
+  DoAccept();
+}
+
+void HttpListener::StopAccepting() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+void HttpListener::DoAccept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open()) return;
+    if (!ec) {
+      if (context_.max_connections != 0 && context_.connections >= context_.max_connections) {
+        socket.close(ec);  // over the cap: closed at once, nothing written
+      } else {
+        StartHttpSession(std::move(socket), tls_, context_);
+      }
+    } else {
+      spdlog::warn("HTTP accept failed: {}", ec.message());
+    }
+    DoAccept();
+  });
+}
+
+}  // namespace dflockd::http
