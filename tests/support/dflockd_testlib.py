@@ -150,9 +150,11 @@ class Server:
     def __init__(self, *args, env=None):
         self.port = free_port()
         self.grpc_port = free_port()
+        self.http_port = free_port()
         self.host = "127.0.0.1"
         self.args = [binary_path(), "--host", self.host, "--port", str(self.port),
-                     "--grpc-port", str(self.grpc_port)] + list(args)
+                     "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)]
+        self.args += list(args)
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.log = tempfile.TemporaryFile()
@@ -170,6 +172,7 @@ class Server:
                 try:
                     socket.create_connection((self.host, self.port), timeout=0.2).close()
                     socket.create_connection((self.host, self.grpc_port), timeout=0.2).close()
+                    socket.create_connection((self.host, self.http_port), timeout=0.2).close()
                     time.sleep(0.05)  # let the server see the probe's close
                     return self
                 except OSError:
