@@ -50,8 +50,10 @@ class ServerProcess {
     if (bin == nullptr) throw std::runtime_error("DFLOCKD_BIN is not set");
     native_port = FreePort();
     grpc_port = FreePort();
-    std::vector<std::string> args = {bin, "--port", std::to_string(native_port), "--grpc-port",
-                                     std::to_string(grpc_port)};
+    http_port = FreePort();
+    std::vector<std::string> args = {bin,           "--port",      std::to_string(native_port),
+                                     "--grpc-port", std::to_string(grpc_port),
+                                     "--http-port", std::to_string(http_port)};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -61,6 +63,11 @@ class ServerProcess {
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!(CanConnect(native_port) && CanConnect(grpc_port))) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("dflockd exited at start");
+      }
       if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("no dflockd");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -85,6 +92,7 @@ class ServerProcess {
 
   int native_port = 0;
   int grpc_port = 0;
+  int http_port = 0;
 
  private:
   pid_t pid_ = -1;
