@@ -11,7 +11,12 @@ using tcp = asio::ip::tcp;
 
 HttpListener::HttpListener(asio::io_context& io, HttpContext& context, std::string host,
                            std::uint16_t port, asio::ssl::context* tls)
-    : context_(context), host_(std::move(host)), port_(port), tls_(tls), acceptor_(io) {}
+    : context_(context),
+      host_(std::move(host)),
+      port_(port),
+      tls_(tls),
+      acceptor_(io),
+      retry_timer_(io) {}
 
 void HttpListener::Start() {
   tcp::endpoint endpoint(asio::ip::make_address(host_), port_);
@@ -27,6 +32,7 @@ void HttpListener::Start() {
 void HttpListener::StopAccepting() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  retry_timer_.cancel();
 }
 
 void HttpListener::DoAccept() {
@@ -39,7 +45,13 @@ void HttpListener::DoAccept() {
         StartHttpSession(std::move(socket), tls_, context_);
       }
     } else {
+      // Typically out of file descriptors: back off instead of spinning.
       spdlog::warn("HTTP accept failed: {}", ec.message());
+      retry_timer_.expires_after(std::chrono::milliseconds(100));
+      retry_timer_.async_wait([this](boost::system::error_code e) {
+        if (!e) DoAccept();
+      });
+      return;
     }
     DoAccept();
   });

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <string>
 
@@ -28,6 +29,7 @@ class HttpListener {
   std::uint16_t port_;
   boost::asio::ssl::context* tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
 };
 
 }  // namespace dflockd::http

@@ -343,5 +343,39 @@ class WebSocket(HttpCase):
         grant(native.req("l", "w", "0"))  # the closed socket's waiter was not granted
 
 
+class HttpTls(unittest.TestCase):
+    def test_https_and_wss(self):
+        d = tempfile.TemporaryDirectory()
+        self.addCleanup(d.cleanup)
+        cert, key = os.path.join(d.name, "cert.pem"), os.path.join(d.name, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                        "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        server = Server("--tls-cert", cert, "--tls-key", key).start()
+        try:
+            url = "https://localhost:%d" % server.http_port
+            out = subprocess.run(["curl", "-s", "--cacert", cert, "-X", "POST", "--data-binary",
+                                  "{}", url + "/v1/locks/k/acquire"],
+                                 capture_output=True, text=True, timeout=10).stdout
+            self.assertRegex(json.loads(out)["token"], r"^[0-9a-f]{32}$")
+            plain = subprocess.run(["curl", "-s", "--max-time", "3",
+                                    "http://127.0.0.1:%d/healthz" % server.http_port],
+                                   capture_output=True, text=True)
+            self.assertNotIn('"ok"', plain.stdout)
+
+            async def go():
+                import ssl
+                ctx = ssl.create_default_context(cafile=cert)
+                async with websockets.connect("wss://localhost:%d/v1/ws" % server.http_port,
+                                              ssl=ctx) as ws:
+                    await ws.send(json.dumps({"id": 1, "op": "ping"}))
+                    return json.loads(await ws.recv())
+            self.assertEqual(asyncio.run(go())["result"], {})
+        finally:
+            problem = server.stop_cleanly()
+        self.assertIsNone(problem, problem)
+
+
 if __name__ == "__main__":
     unittest.main()
