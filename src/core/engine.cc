@@ -4,18 +4,9 @@
 #include <utility>
 
 #include "core/validation.h"
+#include "core/overloaded.h"
 
 namespace dflockd::core {
-namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
-}  // namespace
 
 Engine::Engine(EngineConfig config, const Clock& clock, TokenSource& tokens)
     : config_(config),

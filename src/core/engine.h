@@ -81,6 +81,9 @@ class Engine final : public CommandExecutor {
   Result<Resource*> FindOrCreate(Namespace ns, const std::string& key, std::uint32_t limit);
   Resource* Find(Namespace ns, std::string_view key);
   Holder* FindHolder(Resource& r, const Token& token);
+  /// The unexpired holder of `token_text` on (ns, key), or kInvalid / kNotHeld.
+  Result<Holder*> FindLiveHolder(Namespace ns, const std::string& key,
+                                 const std::string& token_text);
   Granted Grant(Resource& r, SessionState* owner, SessionId owner_id, std::int64_t lease_s);
   void GrantToWaiter(Waiter* w);
   void EvictExpired(Resource& r);

@@ -268,17 +268,26 @@ Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, Reque
   return ErrorCode::kCancelled;  // unused: the waiter answers later
 }
 
-Result<Reply> Engine::DoRelease(Release& cmd) {
-  auto token = ParseToken(cmd.token);
+Result<Holder*> Engine::FindLiveHolder(Namespace ns, const std::string& key,
+                                        const std::string& token_text) {
+  auto token = ParseToken(token_text);
   if (!token) return ErrorCode::kInvalid;
-  Resource* r = Find(cmd.ns, cmd.key);
+  Resource* r = Find(ns, key);
   if (r == nullptr) return ErrorCode::kNotHeld;
-  EvictExpired(*r);
+  EvictExpired(*r);  // an expired token holds nothing; its capacity moves on now
   Holder* h = FindHolder(*r, *token);
   if (h == nullptr) {
     UpdateIdle(*r);
     return ErrorCode::kNotHeld;
   }
+  return h;
+}
+
+Result<Reply> Engine::DoRelease(Release& cmd) {
+  auto found = FindLiveHolder(cmd.ns, cmd.key, cmd.token);
+  if (!found) return found.error();
+  Holder* h = found.value();
+  Resource* r = h->resource;
   if (h->owner != nullptr && h->awaiting_wait) {
     h->owner->two_phase.erase(TwoPhaseKey(r->ns, *r->key));  // release clears phase-1 state
     h->awaiting_wait = false;
@@ -290,16 +299,9 @@ Result<Reply> Engine::DoRelease(Release& cmd) {
 }
 
 Result<Reply> Engine::DoRenew(Renew& cmd) {
-  auto token = ParseToken(cmd.token);
-  if (!token) return ErrorCode::kInvalid;
-  Resource* r = Find(cmd.ns, cmd.key);
-  if (r == nullptr) return ErrorCode::kNotHeld;
-  EvictExpired(*r);
-  Holder* h = FindHolder(*r, *token);
-  if (h == nullptr) {
-    UpdateIdle(*r);  // an expired holder may just have been evicted
-    return ErrorCode::kNotHeld;
-  }
+  auto found = FindLiveHolder(cmd.ns, cmd.key, cmd.token);
+  if (!found) return found.error();
+  Holder* h = found.value();
   h->lease_s = LeaseOrDefault(cmd.lease_s);
   deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(h->lease_s)));
   return Reply{Renewed{h->lease_s}};

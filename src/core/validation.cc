@@ -1,6 +1,7 @@
 #include "core/validation.h"
 
 #include "core/subject.h"
+#include "core/overloaded.h"
 
 namespace dflockd::core {
 namespace {
@@ -11,12 +12,6 @@ bool LimitOk(Namespace ns, std::uint32_t limit) {
   return ns == Namespace::kLock ? limit == 1 : (limit >= 1 && limit <= kMaxLimit);
 }
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include "grpc/convert.h"
 #include "grpc/push_queue.h"
 #include "grpc/status_map.h"
+#include "core/overloaded.h"
 
 namespace dflockd::grpc_api {
 namespace {
@@ -13,12 +14,6 @@ namespace {
 using Request = v1::SessionRequest;
 using Response = v1::SessionResponse;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 /// The command a request carries, or nothing if it carries none.
 std::optional<core::Command> CommandOf(const Request& r) {

@@ -4,18 +4,13 @@
 
 #include "core/utf8.h"
 #include "json/stats_json.h"
+#include "core/overloaded.h"
 
 namespace dflockd::http {
 namespace {
 
 namespace bj = boost::json;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 /// Reads optional typed fields; any type mismatch makes the whole request invalid.
 class Fields {

@@ -3,16 +3,11 @@
 #include <charconv>
 
 #include "json/stats_json.h"
+#include "core/overloaded.h"
 
 namespace dflockd::native {
 namespace {
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 template <typename Int>
 void AppendInt(std::string& out, Int v) {

@@ -17,7 +17,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from dflockd_testlib import Server, grant  # noqa: E402
+from dflockd_testlib import Server, grant, make_self_signed_cert  # noqa: E402
 
 import grpc  # noqa: E402
 
@@ -195,11 +195,7 @@ class GrpcTls(unittest.TestCase):
     def test_tls(self):
         d = tempfile.TemporaryDirectory()
         self.addCleanup(d.cleanup)
-        cert, key = os.path.join(d.name, "cert.pem"), os.path.join(d.name, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                        "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        cert, key = make_self_signed_cert(d.name)
         server = Server("--tls-cert", cert, "--tls-key", key, "--auth-token", "t").start()
         try:
             with open(cert, "rb") as f:

@@ -18,7 +18,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from dflockd_testlib import Conn, Server, binary_path, fence, grant, unique  # noqa: E402
+from dflockd_testlib import (Conn, Server, binary_path, fence, grant,  # noqa: E402
+                             make_self_signed_cert, unique)
 
 
 class ServerCase(unittest.TestCase):
@@ -151,12 +152,7 @@ class Tls(ServerCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory()
-        cls.cert = os.path.join(cls.dir.name, "cert.pem")
-        cls.key = os.path.join(cls.dir.name, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                        "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-                        "-keyout", cls.key, "-out", cls.cert], check=True, capture_output=True)
+        cls.cert, cls.key = make_self_signed_cert(cls.dir.name)
 
     @classmethod
     def tearDownClass(cls):

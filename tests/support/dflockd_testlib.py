@@ -123,6 +123,17 @@ def grant(line):
     return parts[1], int(parts[2])
 
 
+def make_self_signed_cert(directory):
+    """Writes a throwaway EC certificate for localhost/127.0.0.1; returns (cert, key)."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
 def fence(token):
     return int(token[:16], 16)
 
