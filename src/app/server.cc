@@ -1,6 +1,7 @@
 #include "app/server.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -63,11 +64,22 @@ std::uint64_t FirstFence(const FenceFile* file) {
   return fence;
 }
 
+/// Every connection is a descriptor: lift the soft limit (often 1024) to the hard one.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    spdlog::debug("file descriptor limit raised to {}", static_cast<unsigned long long>(limit.rlim_cur));
+  }
+}
+
 }  // namespace
 
 int RunServer(const Config& config) {
   spdlog::set_level(config.debug ? spdlog::level::debug : spdlog::level::info);
   ::signal(SIGPIPE, SIG_IGN);
+  RaiseDescriptorLimit();
 
   std::unique_ptr<FenceFile> fence_file;
   std::unique_ptr<asio::ssl::context> tls;

@@ -65,6 +65,30 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     parser_->body_limit(kMaxBody);
     // Covers the whole request, so a slowloris client cannot hold the connection.
     beast::get_lowest_layer(stream_).expires_after(ctx_.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->OnHeader(ec);
+                             });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    const auto& req = parser_->get();
+    if (parser_->is_done() || !beast::iequals(req[bhttp::field::expect], "100-continue")) {
+      return ReadBody();
+    }
+    // curl and others wait for this before sending a body over 1 KiB.
+    continue_ = std::make_unique<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
+                                                                      req.version());
+    bhttp::async_write(stream_, *continue_,
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->continue_.reset();
+                         if (ec) return self->Close();
+                         self->ReadBody();
+                       });
+  }
+
+  void ReadBody() {
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         self->OnRead(ec);
@@ -258,6 +282,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::unique_ptr<Response> response_;
+  std::unique_ptr<bhttp::response<bhttp::empty_body>> continue_;
   metrics::Stopwatch stopwatch_;
   core::SessionId session_ = 0;
   core::RequestId waiting_ = core::kNoRequest;

@@ -118,6 +118,11 @@ class Rest(HttpCase):
         self.assertEqual((status, err["error"]), (409, "limit_mismatch"))
         status, r = self.curl("POST", "/v1/signals/a.b", '{"payload":"hi"}')
         self.assertEqual((status, r), (200, {"deliveries": 0}))
+        # A body over 1 KiB: curl sends `Expect: 100-continue` and waits for it.
+        t0 = time.monotonic()
+        status, r = self.curl("POST", "/v1/signals/a.b", json.dumps({"payload": "p" * 5000}))
+        self.assertEqual(status, 200)
+        self.assertLess(time.monotonic() - t0, 0.9)
         self.assertEqual(self.curl("POST", "/v1/signals/a.*", '{"payload":"hi"}')[0], 400)
 
     def test_two_phase_on_one_connection(self):
