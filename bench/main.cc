@@ -1,0 +1,346 @@
+// dflockd-bench: closed-loop load generator for dflockd's native protocol.
+//
+// Each worker owns one connection and runs one operation at a time, so the
+// measured latency is what a client sees. Everything runs on one thread (the
+// server under test usually shares the machine).
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "latency_stats.h"
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using dflockd::bench::LatencyStats;
+
+namespace {
+
+struct Options {
+  std::string mode = "lock";
+  std::string server = "127.0.0.1:6388";
+  int workers = 50;
+  double duration_s = 5;
+  double warmup_s = 1;
+  long rounds = 0;  ///< per worker; overrides duration
+  int publishers = 1;
+  int subscribers = 100;
+  int in_flight = 64;
+  int connections = 20000;
+  int server_pid = 0;
+  bool json = false;
+  bool progress = true;
+};
+
+/// Shared run state: phases and counters (one thread, no atomics needed).
+struct Run {
+  Clock::time_point measure_from;
+  Clock::time_point stop_at;
+  long rounds = 0;
+  long ops = 0;  ///< completed operations, for the progress line
+  bool stopping = false;
+  bool Measuring(Clock::time_point t) const { return t >= measure_from; }
+  bool Done(long done_rounds) const {
+    return stopping || (rounds > 0 ? done_rounds >= rounds : Clock::now() >= stop_at);
+  }
+};
+
+class Conn {
+ public:
+  explicit Conn(asio::io_context& io) : socket_(io) {}
+
+  awaitable<void> Connect(const tcp::endpoint& endpoint) {
+    co_await socket_.async_connect(endpoint, use_awaitable);
+    socket_.set_option(tcp::no_delay(true));
+  }
+
+  awaitable<void> Send(const std::string& data) {
+    co_await asio::async_write(socket_, asio::buffer(data), use_awaitable);
+  }
+
+  /// The next line, without its newline.
+  awaitable<std::string> ReadLine() {
+    std::size_t n = co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer_), '\n',
+                                                    use_awaitable);
+    std::string line = buffer_.substr(0, n - 1);
+    buffer_.erase(0, n);
+    co_return line;
+  }
+
+  awaitable<std::string> Request(const std::string& data) {
+    co_await Send(data);
+    co_return co_await ReadLine();
+  }
+
+ private:
+  tcp::socket socket_;
+  std::string buffer_;
+};
+
+std::string TokenOf(const std::string& line) {
+  // "ok <token> <lease>" / "acquired <token> <lease>"
+  auto a = line.find(' ');
+  auto b = line.find(' ', a + 1);
+  if (a == std::string::npos || b == std::string::npos) {
+    throw std::runtime_error("unexpected reply: " + line);
+  }
+  return line.substr(a + 1, b - a - 1);
+}
+
+/// acquire + release on `key` (a lock, or a semaphore of `limit`), or the two-phase
+/// enqueue + wait + release.
+awaitable<void> LockWorker(Conn& c, std::string key, std::string flavour, int limit, Run& run,
+                           LatencyStats& stats) {
+  const bool sem = flavour == "semaphore";
+  const std::string acquire = sem ? "sl\n" + key + "\n30 " + std::to_string(limit) + "\n"
+                                  : "l\n" + key + "\n30\n";
+  const std::string release_prefix = (sem ? "sr\n" : "r\n") + key + "\n";
+  const std::string enqueue = "e\n" + key + "\n\n";
+  const std::string wait = "w\n" + key + "\n30\n";
+  long done = 0;
+  while (!run.Done(done)) {
+    auto t0 = Clock::now();
+    std::string token;
+    if (flavour == "two-phase") {
+      std::string first = co_await c.Request(enqueue);
+      std::string granted = co_await c.Request(wait);
+      token = TokenOf(first.rfind("acquired", 0) == 0 ? first : granted);
+    } else {
+      token = TokenOf(co_await c.Request(acquire));
+    }
+    std::string released = co_await c.Request(release_prefix + token + "\n");
+    if (released != "ok") throw std::runtime_error("release failed: " + released);
+    auto t1 = Clock::now();
+    if (run.Measuring(t0)) stats.Add(t1 - t0);
+    ++done;
+    ++run.ops;
+  }
+}
+
+awaitable<void> Subscriber(Conn& c, Run& run, LatencyStats& stats, long& deliveries) {
+  if (co_await c.Request("listen\nbench.>\n\n") != "ok") throw std::runtime_error("listen failed");
+  for (;;) {
+    std::string line = co_await c.ReadLine();
+    if (line.rfind("sig ", 0) != 0) continue;
+    auto space = line.find(' ', 4);
+    long long sent_ns = std::stoll(line.substr(space + 1));
+    auto now = Clock::now();
+    if (run.Measuring(Clock::time_point(std::chrono::nanoseconds(sent_ns)))) {
+      stats.Add(now - Clock::time_point(std::chrono::nanoseconds(sent_ns)));
+      ++deliveries;
+    }
+    ++run.ops;
+    if (run.stopping) co_return;
+  }
+}
+
+awaitable<void> Publisher(Conn& c, int in_flight, Run& run) {
+  long done = 0;
+  while (!run.Done(done)) {
+    std::string batch;
+    for (int i = 0; i < in_flight; ++i) {
+      batch += "signal\nbench.load\n";
+      batch += std::to_string(Clock::now().time_since_epoch().count());
+      batch += '\n';
+    }
+    co_await c.Send(batch);
+    for (int i = 0; i < in_flight; ++i) co_await c.ReadLine();
+    ++done;
+  }
+}
+
+long RssKiB(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+tcp::endpoint Resolve(asio::io_context& io, const std::string& server) {
+  auto colon = server.rfind(':');
+  tcp::resolver resolver(io);
+  return *resolver.resolve(server.substr(0, colon), server.substr(colon + 1)).begin();
+}
+
+void Report(const Options& o, const std::string& label, const LatencyStats& stats, double seconds,
+            const std::string& extra_json = "") {
+  auto s = stats.Summarize(seconds);
+  if (o.json) {
+    std::string j = dflockd::bench::SummaryJson(label, s);
+    if (!extra_json.empty()) j.insert(j.size() - 1, "," + extra_json);
+    std::cout << j << "\n";
+  } else {
+    std::cout << dflockd::bench::FormatSummary(label, s) << "\n";
+  }
+}
+
+int RunBench(const Options& o) {
+  asio::io_context io(1);
+  const tcp::endpoint endpoint = Resolve(io, o.server);
+  Run run;
+  run.rounds = o.rounds;
+  const auto start = Clock::now();
+  run.measure_from = start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(o.rounds > 0 ? 0 : o.warmup_s));
+  run.stop_at = run.measure_from + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(o.duration_s));
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::vector<LatencyStats> stats;
+  std::exception_ptr failure;
+  auto on_done = [&](std::exception_ptr e) {
+    if (e && !failure) {
+      failure = e;
+      run.stopping = true;
+      io.stop();
+    }
+  };
+  long deliveries = 0;
+  asio::steady_timer ticker(io);
+  int running = 0;
+  auto finished = [&](std::exception_ptr e) {
+    on_done(e);
+    if (--running == 0) ticker.cancel();  // the last worker ends the run
+  };
+
+  if (o.mode == "connections") {
+    std::vector<std::unique_ptr<Conn>> idle;
+    int opened = 0;
+    for (int i = 0; i < o.connections; ++i) {
+      idle.push_back(std::make_unique<Conn>(io));
+      asio::co_spawn(io, [&, c = idle.back().get()]() -> awaitable<void> {
+        co_await c->Connect(endpoint);
+        if (co_await c->Request("ping\n_\n_\n") == "ok") ++opened;
+      }, on_done);
+    }
+    io.run();
+    if (failure) std::rethrow_exception(failure);
+    long rss = o.server_pid > 0 ? RssKiB(o.server_pid) : -1;
+    if (o.json) {
+      std::cout << "{\"label\":\"connections\",\"open\":" << opened << ",\"server_rss_kib\":" << rss
+                << "}\n";
+    } else {
+      std::cout << "connections open: " << opened << ", server RSS: "
+                << (rss < 0 ? std::string("unknown (pass --server-pid)")
+                            : std::to_string(rss / 1024) + " MiB")
+                << "\n";
+    }
+    return 0;
+  }
+
+  const bool signal_mode = o.mode == "signal";
+  const int n = signal_mode ? o.subscribers + o.publishers : o.workers;
+  stats.resize(n);
+  for (int i = 0; i < n; ++i) conns.push_back(std::make_unique<Conn>(io));
+  running = n;
+  for (int i = 0; i < n; ++i) {
+    asio::co_spawn(io, [&, i]() -> awaitable<void> {
+      Conn& c = *conns[i];
+      co_await c.Connect(endpoint);
+      if (signal_mode) {
+        if (i < o.subscribers) {
+          co_await Subscriber(c, run, stats[i], deliveries);
+        } else {
+          co_await asio::steady_timer(io, std::chrono::milliseconds(200)).async_wait(use_awaitable);
+          co_await Publisher(c, o.in_flight, run);
+          run.stopping = true;
+          if (i == n - 1) io.stop();  // subscribers block in reads; end the run here
+        }
+      } else if (o.mode == "contended") {
+        co_await LockWorker(c, "bench-contended", "lock", 1, run, stats[i]);
+      } else if (o.mode == "semaphore") {
+        co_await LockWorker(c, "bench-sem", "semaphore", std::max(1, o.workers / 2), run, stats[i]);
+      } else if (o.mode == "two-phase") {
+        co_await LockWorker(c, "bench-tp-" + std::to_string(i), "two-phase", 1, run, stats[i]);
+      } else {
+        co_await LockWorker(c, "bench-" + std::to_string(i), "lock", 1, run, stats[i]);
+      }
+    }, finished);
+  }
+
+  // Progress line on stderr once a second.
+  long last_ops = 0;
+  std::function<void()> tick = [&] {
+    ticker.expires_after(std::chrono::seconds(1));
+    ticker.async_wait([&](boost::system::error_code ec) {
+      if (ec || run.stopping) return;
+      if (o.progress) {
+        std::fprintf(stderr, "\r%s: %ld ops/s (%s)   ", o.mode.c_str(), run.ops - last_ops,
+                     Clock::now() < run.measure_from ? "warm-up" : "measuring");
+      }
+      last_ops = run.ops;
+      tick();
+    });
+  };
+  tick();
+  io.run();
+  if (o.progress) std::fprintf(stderr, "\r%60s\r", "");
+  if (failure) std::rethrow_exception(failure);
+
+  LatencyStats all;
+  for (auto& s : stats) all.Merge(s);
+  const double measured = std::chrono::duration<double>(
+                              std::min(Clock::now(), run.stop_at) - run.measure_from)
+                              .count();
+  const double seconds = o.rounds > 0
+                             ? std::chrono::duration<double>(Clock::now() - start).count()
+                             : measured;
+  std::string label = o.mode + " w=" + std::to_string(signal_mode ? o.subscribers : o.workers);
+  if (signal_mode) {
+    label = "signal p=" + std::to_string(o.publishers) + " s=" + std::to_string(o.subscribers);
+    Report(o, label + " (deliveries)", all, seconds);
+  } else if (o.mode == "contended") {
+    std::size_t least = SIZE_MAX, most = 0;
+    for (auto& s : stats) {
+      least = std::min(least, s.size());
+      most = std::max(most, s.size());
+    }
+    Report(o, label, all, seconds,
+           "\"per_worker_min\":" + std::to_string(least) + ",\"per_worker_max\":" +
+               std::to_string(most));
+    if (!o.json) std::cout << "  fairness: ops per worker min " << least << ", max " << most << "\n";
+  } else {
+    Report(o, label, all, seconds);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"dflockd-bench: closed-loop load generator for dflockd (native protocol)"};
+  app.add_option("--mode", o.mode, "lock | contended | semaphore | two-phase | signal | connections")
+      ->check(CLI::IsMember({"lock", "contended", "semaphore", "two-phase", "signal", "connections"}))
+      ->capture_default_str();
+  app.add_option("--server", o.server, "host:port")->capture_default_str();
+  app.add_option("--workers", o.workers, "connections, one operation in flight each")
+      ->capture_default_str();
+  app.add_option("--duration", o.duration_s, "measured seconds")->capture_default_str();
+  app.add_option("--warmup", o.warmup_s, "seconds before measuring")->capture_default_str();
+  app.add_option("--rounds", o.rounds, "operations per worker instead of a duration");
+  app.add_option("--publishers", o.publishers, "signal mode")->capture_default_str();
+  app.add_option("--subscribers", o.subscribers, "signal mode")->capture_default_str();
+  app.add_option("--in-flight", o.in_flight, "signal mode: pipelined publishes per publisher")
+      ->capture_default_str();
+  app.add_option("--connections", o.connections, "connections mode")->capture_default_str();
+  app.add_option("--server-pid", o.server_pid, "connections mode: read the server's RSS");
+  app.add_flag("--json", o.json, "one JSON object per result");
+  app.add_flag("!--no-progress", o.progress, "no live progress line");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return RunBench(o);
+  } catch (const std::exception& e) {
+    std::cerr << "dflockd-bench: " << e.what() << "\n";
+    return 1;
+  }
+}
