@@ -3,6 +3,8 @@
 // Each worker owns one connection and runs one operation at a time, so the
 // measured latency is what a client sees. Everything runs on one thread (the
 // server under test usually shares the machine).
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <chrono>
@@ -337,6 +339,11 @@ int main(int argc, char** argv) {
   app.add_flag("--json", o.json, "one JSON object per result");
   app.add_flag("!--no-progress", o.progress, "no live progress line");
   CLI11_PARSE(app, argc, argv);
+  rlimit limit{};  // every worker is a descriptor: lift the soft limit to the hard one
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
   try {
     return RunBench(o);
   } catch (const std::exception& e) {
