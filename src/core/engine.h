@@ -86,6 +86,8 @@ class Engine final : public CommandExecutor {
                                  const std::string& token_text);
   Granted Grant(Resource& r, SessionState* owner, SessionId owner_id, std::int64_t lease_s);
   void GrantToWaiter(Waiter* w);
+  /// Queues a waiter at the back of `r` (FIFO), or kMaxWaiters.
+  Result<Waiter*> AddWaiter(Resource& r, SessionState* s, std::int64_t lease_s, bool two_phase);
   void EvictExpired(Resource& r);
   void RemoveHolder(Holder* h);
   void RemoveWaiter(Waiter* w);

@@ -173,6 +173,22 @@ void Engine::CollectGarbage() {
   }
 }
 
+Result<Waiter*> Engine::AddWaiter(Resource& r, SessionState* s, std::int64_t lease_s,
+                                  bool two_phase) {
+  if (config_.max_waiters != 0 && r.waiters.size() >= config_.max_waiters) {
+    return ErrorCode::kMaxWaiters;
+  }
+  Waiter* w = waiters_.Acquire();
+  w->resource = &r;
+  w->session = s;
+  w->lease_s = lease_s;
+  w->two_phase = two_phase;
+  r.waiters.push_back(w);
+  if (s != nullptr) s->waiters.push_back(w);
+  UpdateIdle(r);
+  return w;
+}
+
 Result<Reply> Engine::DoAcquire(SessionState* s, Acquire& cmd, Completion& done, RequestId& id) {
   auto found = FindOrCreate(cmd.ns, cmd.key, cmd.limit);
   if (!found) return found.error();
@@ -187,18 +203,11 @@ Result<Reply> Engine::DoAcquire(SessionState* s, Acquire& cmd, Completion& done,
     ++counters_.timeouts;
     return ErrorCode::kTimeout;
   }
-  if (config_.max_waiters != 0 && r.waiters.size() >= config_.max_waiters) {
-    return ErrorCode::kMaxWaiters;
-  }
-  Waiter* w = waiters_.Acquire();
-  w->resource = &r;
-  w->session = s;
-  w->lease_s = lease_s;
+  auto queued = AddWaiter(r, s, lease_s, /*two_phase=*/false);
+  if (!queued) return queued.error();
+  Waiter* w = queued.value();
   w->done = std::move(done);
-  r.waiters.push_back(w);
-  if (s != nullptr) s->waiters.push_back(w);
   deadlines_.Schedule(w, AddSaturating(clock_.Now(), Seconds(cmd.timeout_s)));
-  UpdateIdle(r);
   id = HandleOf(w);
   return ErrorCode::kCancelled;  // unused: the waiter answers later
 }
@@ -224,18 +233,9 @@ Result<Reply> Engine::DoEnqueue(SessionState* s, Enqueue& cmd) {
     UpdateIdle(r);
     return Reply{std::move(g)};
   }
-  if (config_.max_waiters != 0 && r.waiters.size() >= config_.max_waiters) {
-    return ErrorCode::kMaxWaiters;
-  }
-  Waiter* w = waiters_.Acquire();
-  w->resource = &r;
-  w->session = s;
-  w->lease_s = lease_s;
-  w->two_phase = true;
-  r.waiters.push_back(w);
-  s->waiters.push_back(w);
-  s->two_phase.emplace(std::move(tp_key), TwoPhase{w, nullptr, {}});
-  UpdateIdle(r);
+  auto queued = AddWaiter(r, s, lease_s, /*two_phase=*/true);
+  if (!queued) return queued.error();
+  s->two_phase.emplace(std::move(tp_key), TwoPhase{queued.value(), nullptr, {}});
   return Reply{Queued{}};
 }
 
