@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -15,7 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "dflockd/v1/dflockd.grpc.pb.h"
 #include "latency_stats.h"
+#include "redis_lock.h"
+#include <grpcpp/grpcpp.h>
+#include <thread>
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -28,6 +33,8 @@ namespace {
 
 struct Options {
   std::string mode = "lock";
+  std::string transport = "native";  ///< native | http | grpc (lock mode)
+  std::string target = "dflockd";    ///< dflockd | redis (lock mode)
   std::string server = "127.0.0.1:6388";
   int workers = 50;
   double duration_s = 5;
@@ -48,7 +55,7 @@ struct Run {
   Clock::time_point stop_at;
   long rounds = 0;
   long ops = 0;  ///< completed operations, for the progress line
-  bool stopping = false;
+  std::atomic<bool> stopping{false};  ///< atomic: gRPC mode runs workers on threads
   bool Measuring(Clock::time_point t) const { return t >= measure_from; }
   bool Done(long done_rounds) const {
     return stopping || (rounds > 0 ? done_rounds >= rounds : Clock::now() >= stop_at);
@@ -80,6 +87,54 @@ class Conn {
   awaitable<std::string> Request(const std::string& data) {
     co_await Send(data);
     co_return co_await ReadLine();
+  }
+
+  /// Everything up to and including `delimiter`.
+  awaitable<std::string> ReadUntil(std::string_view delimiter) {
+    std::size_t n = co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer_),
+                                                    std::string(delimiter), use_awaitable);
+    std::string out = buffer_.substr(0, n);
+    buffer_.erase(0, n);
+    co_return out;
+  }
+
+  awaitable<std::string> ReadExactly(std::size_t n) {
+    if (buffer_.size() < n) {
+      co_await asio::async_read(socket_, asio::dynamic_buffer(buffer_),
+                                asio::transfer_at_least(n - buffer_.size()), use_awaitable);
+    }
+    std::string out = buffer_.substr(0, n);
+    buffer_.erase(0, n);
+    co_return out;
+  }
+
+  /// One RESP reply (Redis).
+  awaitable<std::string> ReadResp() {
+    for (;;) {
+      std::size_t n = dflockd::bench::RespReplyLength(buffer_);
+      if (n != 0) {
+        std::string out = buffer_.substr(0, n);
+        buffer_.erase(0, n);
+        co_return out;
+      }
+      char chunk[4096];
+      std::size_t got = co_await socket_.async_read_some(asio::buffer(chunk), use_awaitable);
+      buffer_.append(chunk, got);
+    }
+  }
+
+  /// One HTTP/1.1 keep-alive request; returns the response body.
+  awaitable<std::string> Http(const std::string& path, const std::string& body) {
+    std::string request = "POST " + path + " HTTP/1.1\r\nHost: bench\r\n"
+                          "Content-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
+    co_await Send(request);
+    std::string head = co_await ReadUntil("\r\n\r\n");
+    auto at = head.find("Content-Length: ");
+    if (head.rfind("HTTP/1.1 200", 0) != 0 || at == std::string::npos) {
+      throw std::runtime_error("HTTP error: " + head.substr(0, head.find('\r')));
+    }
+    co_return co_await ReadExactly(std::stoul(head.substr(at + 16)));
   }
 
  private:
@@ -124,6 +179,73 @@ awaitable<void> LockWorker(Conn& c, std::string key, std::string flavour, int li
     if (run.Measuring(t0)) stats.Add(t1 - t0);
     ++done;
     ++run.ops;
+  }
+}
+
+std::string JsonToken(const std::string& body) {
+  auto at = body.find("\"token\":\"");
+  if (at == std::string::npos) throw std::runtime_error("no token in " + body);
+  return body.substr(at + 9, 32);
+}
+
+/// lock mode over HTTP: POST acquire + POST release on a key per worker.
+awaitable<void> HttpLockWorker(Conn& c, std::string key, Run& run, LatencyStats& stats) {
+  const std::string base = "/v1/locks/" + key;
+  long done = 0;
+  while (!run.Done(done)) {
+    auto t0 = Clock::now();
+    std::string token = JsonToken(co_await c.Http(base + "/acquire", R"({"timeout_s":30})"));
+    co_await c.Http(base + "/release", R"({"token":")" + token + R"("})");
+    if (run.Measuring(t0)) stats.Add(Clock::now() - t0);
+    ++done;
+    ++run.ops;
+  }
+}
+
+/// lock mode against Redis: SET NX PX + compare-and-delete script.
+awaitable<void> RedisLockWorker(Conn& c, std::string key, Run& run, LatencyStats& stats) {
+  long done = 0;
+  char token[33];
+  while (!run.Done(done)) {
+    std::snprintf(token, sizeof token, "%016lx%016lx", static_cast<unsigned long>(done),
+                  static_cast<unsigned long>(Clock::now().time_since_epoch().count()));
+    auto t0 = Clock::now();
+    co_await c.Send(dflockd::bench::RedisAcquire(key, token, 30000));
+    std::string set = co_await c.ReadResp();
+    if (set != "+OK\r\n") throw std::runtime_error("SET NX failed: " + set);
+    co_await c.Send(dflockd::bench::RedisRelease(key, token));
+    std::string del = co_await c.ReadResp();
+    if (del != ":1\r\n") throw std::runtime_error("release failed: " + del);
+    if (run.Measuring(t0)) stats.Add(Clock::now() - t0);
+    ++done;
+    ++run.ops;
+  }
+}
+
+/// lock mode over gRPC: a thread per worker with the blocking stub (gRPC's own
+/// threads do the I/O, so the event loop above is not involved).
+void GrpcLockWorker(std::shared_ptr<grpc::Channel> channel, std::string key, Run& run,
+                    LatencyStats& stats) {
+  auto stub = dflockd::v1::Dflockd::NewStub(channel);
+  dflockd::v1::AcquireRequest acquire;
+  acquire.mutable_resource()->set_key(key);
+  acquire.set_timeout_s(30);
+  long done = 0;
+  while (!run.Done(done)) {
+    auto t0 = Clock::now();
+    grpc::ClientContext ctx1;
+    dflockd::v1::AcquireResponse granted;
+    grpc::Status s = stub->Acquire(&ctx1, acquire, &granted);
+    if (!s.ok()) throw std::runtime_error("gRPC acquire: " + s.error_message());
+    grpc::ClientContext ctx2;
+    dflockd::v1::ReleaseRequest release;
+    release.mutable_resource()->set_key(key);
+    release.set_token(granted.grant().token());
+    dflockd::v1::ReleaseResponse released;
+    s = stub->Release(&ctx2, release, &released);
+    if (!s.ok()) throw std::runtime_error("gRPC release: " + s.error_message());
+    if (run.Measuring(t0)) stats.Add(Clock::now() - t0);
+    ++done;
   }
 }
 
@@ -239,6 +361,29 @@ int RunBench(const Options& o) {
     return 0;
   }
 
+  if (o.transport == "grpc") {
+    // Threads with blocking stubs; results are merged below like the others.
+    auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
+    stats.resize(o.workers);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < o.workers; ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          GrpcLockWorker(channel, "bench-" + std::to_string(i), run, stats[i]);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "dflockd-bench: %s\n", e.what());
+          run.stopping = true;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    LatencyStats all;
+    for (auto& s : stats) all.Merge(s);
+    Report(o, "lock (grpc) w=" + std::to_string(o.workers), all,
+           std::chrono::duration<double>(run.stop_at - run.measure_from).count());
+    return 0;
+  }
+
   const bool signal_mode = o.mode == "signal";
   const int n = signal_mode ? o.subscribers + o.publishers : o.workers;
   stats.resize(n);
@@ -263,6 +408,10 @@ int RunBench(const Options& o) {
         co_await LockWorker(c, "bench-sem", "semaphore", std::max(1, o.workers / 2), run, stats[i]);
       } else if (o.mode == "two-phase") {
         co_await LockWorker(c, "bench-tp-" + std::to_string(i), "two-phase", 1, run, stats[i]);
+      } else if (o.target == "redis") {
+        co_await RedisLockWorker(c, "bench-" + std::to_string(i), run, stats[i]);
+      } else if (o.transport == "http") {
+        co_await HttpLockWorker(c, "bench-" + std::to_string(i), run, stats[i]);
       } else {
         co_await LockWorker(c, "bench-" + std::to_string(i), "lock", 1, run, stats[i]);
       }
@@ -296,7 +445,13 @@ int RunBench(const Options& o) {
   const double seconds = o.rounds > 0
                              ? std::chrono::duration<double>(Clock::now() - start).count()
                              : measured;
-  std::string label = o.mode + " w=" + std::to_string(signal_mode ? o.subscribers : o.workers);
+  std::string label = o.mode;
+  if (o.target == "redis") {
+    label += " (redis)";
+  } else if (o.transport != "native") {
+    label += " (" + o.transport + ")";
+  }
+  label += " w=" + std::to_string(signal_mode ? o.subscribers : o.workers);
   if (signal_mode) {
     label = "signal p=" + std::to_string(o.publishers) + " s=" + std::to_string(o.subscribers);
     Report(o, label + " (deliveries)", all, seconds);
@@ -320,11 +475,18 @@ int RunBench(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"dflockd-bench: closed-loop load generator for dflockd (native protocol)"};
+  CLI::App app{"dflockd-bench: closed-loop load generator for dflockd"};
   app.add_option("--mode", o.mode, "lock | contended | semaphore | two-phase | signal | connections")
       ->check(CLI::IsMember({"lock", "contended", "semaphore", "two-phase", "signal", "connections"}))
       ->capture_default_str();
   app.add_option("--server", o.server, "host:port")->capture_default_str();
+  app.add_option("--transport", o.transport, "native | http | grpc (lock mode)")
+      ->check(CLI::IsMember({"native", "http", "grpc"}))
+      ->capture_default_str();
+  app.add_option("--target", o.target,
+                 "dflockd | redis (lock mode: SET NX PX + compare-and-delete script)")
+      ->check(CLI::IsMember({"dflockd", "redis"}))
+      ->capture_default_str();
   app.add_option("--workers", o.workers, "connections, one operation in flight each")
       ->capture_default_str();
   app.add_option("--duration", o.duration_s, "measured seconds")->capture_default_str();
@@ -339,6 +501,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", o.json, "one JSON object per result");
   app.add_flag("!--no-progress", o.progress, "no live progress line");
   CLI11_PARSE(app, argc, argv);
+  if ((o.transport != "native" || o.target == "redis") && o.mode != "lock") {
+    std::cerr << "dflockd-bench: --transport and --target redis apply to --mode lock only\n";
+    return 1;
+  }
   rlimit limit{};  // every worker is a descriptor: lift the soft limit to the hard one
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
     limit.rlim_cur = limit.rlim_max;

@@ -8,7 +8,7 @@ PACKAGES=(
   libboost1.81-dev libssl-dev libspdlog-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev
-  python3 python3-grpcio python3-protobuf python3-websockets openssl procps curl prometheus
+  python3 python3-grpcio python3-protobuf python3-websockets openssl procps curl prometheus redis-server
 )
 
 missing=()

@@ -3,8 +3,11 @@
 JSON it prints. Usage: bench_smoke.py DFLOCKD_BIN BENCH_BIN"""
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 os.environ["DFLOCKD_BIN"] = sys.argv[1]
@@ -30,6 +33,32 @@ try:
         if not ok or (mode == "connections" and result["server_rss_kib"] <= 0):
             failures.append("%s: %s" % (mode, r.stdout))
         print(mode, r.stdout.strip())
+    # lock mode over HTTP and gRPC, and against Redis's lock pattern.
+    runs = [("http", ["--server", "127.0.0.1:%d" % server.http_port, "--transport", "http"]),
+            ("grpc", ["--server", "127.0.0.1:%d" % server.grpc_port, "--transport", "grpc"])]
+    redis = None
+    if shutil.which("redis-server"):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            redis_port = s.getsockname()[1]
+        redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        runs.append(("redis", ["--server", "127.0.0.1:%d" % redis_port, "--target", "redis"]))
+    else:
+        failures.append("redis-server is not installed")
+    try:
+        for name, extra in runs:
+            r = subprocess.run([bench, "--mode", "lock", "--workers", "4", "--duration", "0.5",
+                                "--warmup", "0.2", "--json", "--no-progress", *extra],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 0 or json.loads(r.stdout.splitlines()[0])["count"] == 0:
+                failures.append("%s: exit %d %s %s" % (name, r.returncode, r.stdout, r.stderr))
+            print(name, r.stdout.strip())
+    finally:
+        if redis is not None:
+            redis.terminate()
+            redis.wait()
 finally:
     problem = server.stop_cleanly()
 if problem:
