@@ -36,6 +36,7 @@ struct Options {
   std::string transport = "native";  ///< native | http | grpc (lock mode)
   std::string target = "dflockd";    ///< dflockd | redis (lock mode)
   std::string server = "127.0.0.1:6388";
+  std::vector<std::string> servers;  ///< several: keys are sharded by CRC-32, like the clients
   int workers = 50;
   double duration_s = 5;
   double warmup_s = 1;
@@ -290,6 +291,16 @@ long RssKiB(int pid) {
   return -1;
 }
 
+/// CRC-32/IEEE (zlib's crc32), the clients' sharding hash.
+std::uint32_t Crc32(std::string_view data) {
+  std::uint32_t crc = 0xffffffffu;
+  for (unsigned char byte : data) {
+    crc ^= byte;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
 tcp::endpoint Resolve(asio::io_context& io, const std::string& server) {
   auto colon = server.rfind(':');
   tcp::resolver resolver(io);
@@ -310,7 +321,12 @@ void Report(const Options& o, const std::string& label, const LatencyStats& stat
 
 int RunBench(const Options& o) {
   asio::io_context io(1);
-  const tcp::endpoint endpoint = Resolve(io, o.server);
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& server : o.servers.empty() ? std::vector<std::string>{o.server} : o.servers) {
+    endpoints.push_back(Resolve(io, server));
+  }
+  // The server that owns a key (or channel), as a sharding client would pick it.
+  auto shard = [&](const std::string& key) { return endpoints[Crc32(key) % endpoints.size()]; };
   Run run;
   run.rounds = o.rounds;
   const auto start = Clock::now();
@@ -341,8 +357,8 @@ int RunBench(const Options& o) {
     int opened = 0;
     for (int i = 0; i < o.connections; ++i) {
       idle.push_back(std::make_unique<Conn>(io));
-      asio::co_spawn(io, [&, c = idle.back().get()]() -> awaitable<void> {
-        co_await c->Connect(endpoint);
+      asio::co_spawn(io, [&, c = idle.back().get(), i]() -> awaitable<void> {
+        co_await c->Connect(endpoints[static_cast<std::size_t>(i) % endpoints.size()]);
         if (co_await c->Request("ping\n_\n_\n") == "ok") ++opened;
       }, on_done);
     }
@@ -363,6 +379,10 @@ int RunBench(const Options& o) {
 
   if (o.transport == "grpc") {
     // Threads with blocking stubs; results are merged below like the others.
+    if (!o.servers.empty()) {
+      std::cerr << "dflockd-bench: --servers is not supported with --transport grpc\n";
+      return 1;
+    }
     auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
     stats.resize(o.workers);
     std::vector<std::thread> threads;
@@ -392,7 +412,12 @@ int RunBench(const Options& o) {
   for (int i = 0; i < n; ++i) {
     asio::co_spawn(io, [&, i]() -> awaitable<void> {
       Conn& c = *conns[i];
-      co_await c.Connect(endpoint);
+      const std::string key = o.mode == "contended"   ? "bench-contended"
+                              : o.mode == "semaphore" ? "bench-sem"
+                              : signal_mode           ? "bench.load"
+                              : o.mode == "two-phase" ? "bench-tp-" + std::to_string(i)
+                                                      : "bench-" + std::to_string(i);
+      co_await c.Connect(shard(key));
       if (signal_mode) {
         if (i < o.subscribers) {
           co_await Subscriber(c, run, stats[i], deliveries);
@@ -403,17 +428,17 @@ int RunBench(const Options& o) {
           if (i == n - 1) io.stop();  // subscribers block in reads; end the run here
         }
       } else if (o.mode == "contended") {
-        co_await LockWorker(c, "bench-contended", "lock", 1, run, stats[i]);
+        co_await LockWorker(c, key, "lock", 1, run, stats[i]);
       } else if (o.mode == "semaphore") {
-        co_await LockWorker(c, "bench-sem", "semaphore", std::max(1, o.workers / 2), run, stats[i]);
+        co_await LockWorker(c, key, "semaphore", std::max(1, o.workers / 2), run, stats[i]);
       } else if (o.mode == "two-phase") {
-        co_await LockWorker(c, "bench-tp-" + std::to_string(i), "two-phase", 1, run, stats[i]);
+        co_await LockWorker(c, key, "two-phase", 1, run, stats[i]);
       } else if (o.target == "redis") {
-        co_await RedisLockWorker(c, "bench-" + std::to_string(i), run, stats[i]);
+        co_await RedisLockWorker(c, key, run, stats[i]);
       } else if (o.transport == "http") {
-        co_await HttpLockWorker(c, "bench-" + std::to_string(i), run, stats[i]);
+        co_await HttpLockWorker(c, key, run, stats[i]);
       } else {
-        co_await LockWorker(c, "bench-" + std::to_string(i), "lock", 1, run, stats[i]);
+        co_await LockWorker(c, key, "lock", 1, run, stats[i]);
       }
     }, finished);
   }
@@ -480,6 +505,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"lock", "contended", "semaphore", "two-phase", "signal", "connections"}))
       ->capture_default_str();
   app.add_option("--server", o.server, "host:port")->capture_default_str();
+  app.add_option("--servers", o.servers,
+                 "several host:port (comma-separated); keys are sharded by CRC-32 like the clients")
+      ->delimiter(',');
   app.add_option("--transport", o.transport, "native | http | grpc (lock mode)")
       ->check(CLI::IsMember({"native", "http", "grpc"}))
       ->capture_default_str();
