@@ -30,6 +30,8 @@ using tcp = asio::ip::tcp;
 constexpr auto kAuthFailureDelay = std::chrono::milliseconds(100);
 /// Write buffers larger than this are released after use instead of kept.
 constexpr std::size_t kKeepBufferCapacity = 64 * 1024;
+/// TryWrite's answer for a socket that can no longer be written.
+constexpr std::size_t kBroken = static_cast<std::size_t>(-1);
 
 // Plain TCP. Reads wait for readability and then read into one buffer shared by
 // every plain session (all run on one thread), so an idle connection owns no read
@@ -70,6 +72,13 @@ class PlainTransport {
   void Write(const std::string& data, F&& done) {
     asio::async_write(socket_, asio::buffer(data), std::forward<F>(done));
   }
+  /// Writes what the socket takes right now; kBroken on a dead socket.
+  std::size_t TryWrite(std::string_view data) {
+    error_code ec;
+    std::size_t n = socket_.write_some(asio::buffer(data.data(), data.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return 0;
+    return ec ? kBroken : n;
+  }
   void Close() {
     error_code ec;
     socket_.close(ec);
@@ -104,6 +113,8 @@ class TlsTransport {
   void Write(const std::string& data, F&& done) {
     asio::async_write(stream_, asio::buffer(data), std::forward<F>(done));
   }
+  /// TLS records go through OpenSSL: always write asynchronously.
+  std::size_t TryWrite(std::string_view) { return 0; }
   void Close() {
     error_code ec;
     stream_.next_layer().close(ec);
@@ -303,6 +314,18 @@ class Session final : public SessionBase,
       if (closing_) FinishClose();
       return;
     }
+    // Usually the socket takes the whole batch at once: write it now and skip the
+    // asynchronous write and its completion handler.
+    std::size_t written = transport_.TryWrite(out_);
+    if (written == kBroken) return Close();
+    if (written == out_.size()) {
+      out_.clear();
+      if (out_.capacity() > kKeepBufferCapacity) out_.shrink_to_fit();
+      pending_pushes_ = 0;
+      if (closing_) FinishClose();
+      return;
+    }
+    out_.erase(0, written);
     std::swap(out_, writing_);
     inflight_pushes_ = pending_pushes_;
     pending_pushes_ = 0;
