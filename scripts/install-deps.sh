@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages dflockd needs to build, run and test.
-# Idempotent: does nothing (and needs no network) when everything is present.
+# Installs the Debian 12 packages dflockd needs. Idempotent: does nothing (and needs
+# no network) when everything is present.
+#   scripts/install-deps.sh          # to build and run
+#   scripts/install-deps.sh --test   # also what the test suite drives the server with
+# (The test extras include Debian's redis-server and prometheus packages, whose
+# install scripts may start those services on a machine with systemd.)
 set -euo pipefail
 
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev libspdlog-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libgtest-dev libgmock-dev
-  python3 python3-grpcio python3-protobuf python3-websockets openssl procps curl prometheus redis-server
 )
+if [ "${1:-}" = "--test" ]; then
+  PACKAGES+=(
+    libgtest-dev libgmock-dev
+    python3 python3-grpcio python3-protobuf python3-websockets
+    openssl procps curl prometheus redis-server
+  )
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh build
+scripts/build.sh build -DDFLOCKD_BUILD_TESTS=OFF
 exec build/dflockd "$@"

@@ -11,12 +11,13 @@ if [ "${1:-}" = "--fast" ]; then
   SANITIZE=0
   shift
 fi
-scripts/install-deps.sh
-scripts/build.sh build
+scripts/install-deps.sh --test
+scripts/build.sh build -DDFLOCKD_BUILD_TESTS=ON
 (cd build && ctest --output-on-failure --parallel 2 "$@")
 if [ "$SANITIZE" = 1 ]; then
   echo "== again under AddressSanitizer + UndefinedBehaviorSanitizer"
-  BUILD_TYPE=RelWithDebInfo scripts/build.sh build-asan -DDFLOCKD_SANITIZE=address,undefined
+  BUILD_TYPE=RelWithDebInfo scripts/build.sh build-asan -DDFLOCKD_BUILD_TESTS=ON \
+    -DDFLOCKD_SANITIZE=address,undefined
   (cd build-asan &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --output-on-failure --parallel 2 "$@")
