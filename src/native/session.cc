@@ -197,7 +197,7 @@ class Session final : public SessionBase,
     if (closed_) return;
     if (!data.empty()) {
       if (!busy_ && std::memchr(data.data(), '\n', data.size()) != nullptr) {
-        ctx_.registry.Touch(this);
+        if (registry != nullptr) registry->Touch(this);
       }
       input_.append(data);
     }
@@ -266,7 +266,9 @@ class Session final : public SessionBase,
     ctx_.executor.Submit(id_, std::move(m.command),
                          [this](core::Result<core::Reply> r) { OnResult(std::move(r)); });
     in_submit_ = false;
-    if (busy_) ctx_.registry.Pause(this);  // waiting: no read timeout meanwhile
+    // Waiting: no read timeout meanwhile. (`registry` is null once closed: a closed
+    // session must never be linked into the registry's lists again.)
+    if (busy_ && registry != nullptr) registry->Pause(this);
   }
 
   void OnResult(core::Result<core::Reply> result) {
@@ -278,10 +280,10 @@ class Session final : public SessionBase,
     if (closed_ || (!result.ok() && result.error() == core::ErrorCode::kCancelled)) return;
     AppendResponse(out_, result, enqueue_reply_);
     if (!result.ok() && result.error() == core::ErrorCode::kDraining) CloseAfterFlush();
-    if (in_submit_) return;  // Process() continues with the next request
+    if (in_submit_ || closed_) return;  // Process() continues with the next request
     // Granted (or timed out) later, inside someone else's call: carry on from our
     // own turn rather than re-entering the engine.
-    ctx_.registry.Touch(this);
+    if (registry != nullptr) registry->Touch(this);
     asio::post(io_, [self = this->shared_from_this()] {
       self->Process();
       self->DoRead();
@@ -330,7 +332,7 @@ class Session final : public SessionBase,
     inflight_pushes_ = pending_pushes_;
     pending_pushes_ = 0;
     write_in_flight_ = true;
-    ctx_.registry.WriteBegin(this);
+    if (registry != nullptr) registry->WriteBegin(this);
     transport_.Write(writing_, [self = this->shared_from_this()](error_code ec, std::size_t) {
       self->OnWritten(ec);
     });
@@ -342,7 +344,7 @@ class Session final : public SessionBase,
     writing_.clear();
     if (writing_.capacity() > kKeepBufferCapacity) writing_.shrink_to_fit();
     if (closed_) return;
-    ctx_.registry.WriteEnd(this);
+    if (registry != nullptr) registry->WriteEnd(this);
     if (ec) return Close();
     Flush();
   }

@@ -51,6 +51,7 @@ void SessionRegistry::Remove(SessionBase* s) {
 }
 
 void SessionRegistry::Touch(SessionBase* s) {
+  if (!List::linked(s)) return;  // removed sessions never rejoin a list
   s->last_activity = std::chrono::steady_clock::now();
   idle_.remove(s);
   idle_.push_back(s);
@@ -59,6 +60,7 @@ void SessionRegistry::Touch(SessionBase* s) {
 void SessionRegistry::Pause(SessionBase* s) { idle_.remove(s); }
 
 void SessionRegistry::WriteBegin(SessionBase* s) {
+  if (!List::linked(s)) return;
   s->write_started = std::chrono::steady_clock::now();
   writing_.remove(s);
   writing_.push_back(s);
