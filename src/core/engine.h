@@ -69,7 +69,6 @@ class Engine final : public CommandExecutor {
   std::size_t resource_count() const { return resources_[0].size() + resources_[1].size(); }
   std::size_t held_count() const { return holders_.live(); }
   std::size_t waiter_count() const { return waiters_.live(); }
-  const EngineConfig& config() const { return config_; }
 
  private:
   // Locks and semaphores (engine_locks.cc).

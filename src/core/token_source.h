@@ -42,7 +42,6 @@ class TokenSource {
   explicit TokenSource(std::uint64_t first_fence, FenceStore* store = nullptr);
 
   Token Next();
-  std::uint64_t last_fence() const { return next_fence_ - 1; }
 
  private:
   std::uint64_t RandomU64();

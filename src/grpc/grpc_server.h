@@ -25,7 +25,6 @@ class GrpcServer {
 
   /// Binds and starts serving. Throws std::runtime_error on failure.
   void Start();
-  int port() const { return port_; }
   /// Health status reported by grpc.health.v1 (NOT_SERVING while draining).
   void SetServing(bool serving);
   /// Stops accepting calls; cancels those still running at `deadline`. The engine

@@ -19,7 +19,6 @@ class HttpListener {
   /// Binds and starts accepting; throws boost::system::system_error on failure.
   void Start();
   void StopAccepting();
-  std::uint16_t port() const { return port_; }
 
  private:
   void DoAccept();

@@ -22,8 +22,8 @@ void Listener::Start() {
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
-  port_ = acceptor_.local_endpoint().port();
-  spdlog::info("native protocol listening on {}:{}{}", config_.host, port_,
+  spdlog::info("native protocol listening on {}:{}{}", config_.host,
+               acceptor_.local_endpoint().port(),
                config_.tls != nullptr ? " (TLS)" : "");
   DoAccept();
 }

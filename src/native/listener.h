@@ -33,8 +33,6 @@ class Listener {
 
   /// Binds and starts accepting. Throws boost::system::system_error if it cannot bind.
   void Start();
-  /// The bound port (useful with port 0).
-  std::uint16_t port() const { return port_; }
   void StopAccepting();
   SessionRegistry& registry() { return registry_; }
 
@@ -47,7 +45,6 @@ class Listener {
   SessionContext context_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
-  std::uint16_t port_ = 0;
 };
 
 }  // namespace dflockd::native

@@ -3,7 +3,7 @@
 // Threading: the host, the engine and every call through CommandExecutor belong to
 // the io_context's single thread. The native listener and its sessions run on the
 // same io_context, so they call the executor directly; code on other threads must
-// asio::post to io_context() first.
+// asio::post to that io_context first.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -26,9 +26,6 @@ class EngineHost final : public core::CommandExecutor {
   /// Arms the timer for the engine's first deadline. Call once the loop is set up.
   void Start();
   void Stop();
-
-  core::Engine& engine() { return engine_; }
-  boost::asio::io_context& io_context() { return io_; }
 
  private:
   void Rearm();
