@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 os.environ["DFLOCKD_BIN"] = sys.argv[1]
-from dflockd_testlib import Server  # noqa: E402
+from dflockd_testlib import Server, free_port  # noqa: E402
 
 bench = sys.argv[2]
 server = Server("--signal-queue-size", "100000").start()
@@ -38,12 +38,16 @@ try:
             ("grpc", ["--server", "127.0.0.1:%d" % server.grpc_port, "--transport", "grpc"])]
     redis = None
     if shutil.which("redis-server"):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            redis_port = s.getsockname()[1]
+        redis_port = free_port()
         redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--save", "",
                                   "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and redis.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", redis_port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
         runs.append(("redis", ["--server", "127.0.0.1:%d" % redis_port, "--target", "redis"]))
     else:
         failures.append("redis-server is not installed")

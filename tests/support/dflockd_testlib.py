@@ -142,10 +142,26 @@ def unique(prefix="k"):
     return "%s-%d-%d" % (prefix, os.getpid(), time.monotonic_ns())
 
 
+def free_ports(n):
+    """n distinct ports that were free a moment ago. The sockets stay open until
+    all are picked, so the kernel cannot hand the same port out twice."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def lost_port_race(output):
+    """True when the server died because another process took a port first."""
+    return "Address already in use" in output or "cannot listen" in output
 
 
 def binary_path():
@@ -159,20 +175,35 @@ class Server:
     """Runs the real dflockd binary on a free port for one test (or class)."""
 
     def __init__(self, *args, env=None):
-        self.port = free_port()
-        self.grpc_port = free_port()
-        self.http_port = free_port()
         self.host = "127.0.0.1"
-        self.args = [binary_path(), "--host", self.host, "--port", str(self.port),
-                     "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)]
-        self.args += list(args)
+        self.extra_args = list(args)
+        self._pick_ports()
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.log = tempfile.TemporaryFile()
         self.proc = None
         self.conns = []
 
+    def _pick_ports(self):
+        self.port, self.grpc_port, self.http_port = free_ports(3)
+        self.args = [binary_path(), "--host", self.host, "--port", str(self.port),
+                     "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)]
+        self.args += self.extra_args
+
     def start(self, wait_ready=True):
+        # Tests run in parallel: a port picked here can be taken by another test's
+        # server before ours binds it. Such a start is retried on fresh ports.
+        for attempt in range(5):
+            try:
+                return self._start_once(wait_ready)
+            except RuntimeError:
+                if attempt == 4 or not lost_port_race(self.output()):
+                    raise
+                self.log.seek(0)
+                self.log.truncate()
+                self._pick_ports()
+
+    def _start_once(self, wait_ready):
         self.proc = subprocess.Popen(self.args, env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         if wait_ready:

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -19,17 +20,24 @@ extern char** environ;
 
 namespace dflockd::testing {
 
-/// A port that was free a moment ago (bind to 0, read it back, close).
-inline int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+/// N distinct ports that were free a moment ago. Every socket stays bound until
+/// all are picked, so the kernel cannot hand out the same port twice.
+template <std::size_t N>
+std::array<int, N> FreePorts() {
+  std::array<int, N> fds{};
+  std::array<int, N> ports{};
+  for (std::size_t i = 0; i < N; ++i) {
+    fds[i] = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fds[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fds[i], reinterpret_cast<sockaddr*>(&addr), &len);
+    ports[i] = ntohs(addr.sin_port);
+  }
+  for (int fd : fds) ::close(fd);
+  return ports;
 }
 
 inline bool CanConnect(int port) {
@@ -46,30 +54,11 @@ inline bool CanConnect(int port) {
 class ServerProcess {
  public:
   explicit ServerProcess(std::vector<std::string> extra_args = {}) {
-    const char* bin = std::getenv("DFLOCKD_BIN");
-    if (bin == nullptr) throw std::runtime_error("DFLOCKD_BIN is not set");
-    native_port = FreePort();
-    grpc_port = FreePort();
-    http_port = FreePort();
-    std::vector<std::string> args = {bin,           "--port",      std::to_string(native_port),
-                                     "--grpc-port", std::to_string(grpc_port),
-                                     "--http-port", std::to_string(http_port)};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, bin, nullptr, nullptr, argv.data(), environ) != 0) {
-      throw std::runtime_error("cannot start dflockd");
-    }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!(CanConnect(native_port) && CanConnect(grpc_port))) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("dflockd exited at start");
-      }
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("no dflockd");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Tests run in parallel, so another test's server can take a port between our
+    // pick and our bind; the server then exits at once and we retry on new ports.
+    for (int attempt = 0;; ++attempt) {
+      if (TryStart(extra_args)) return;
+      if (attempt == 4) throw std::runtime_error("dflockd exited at start");
     }
   }
 
@@ -95,6 +84,37 @@ class ServerProcess {
   int http_port = 0;
 
  private:
+  /// False if the server exited during start-up (a lost port race).
+  bool TryStart(const std::vector<std::string>& extra_args) {
+    const char* bin = std::getenv("DFLOCKD_BIN");
+    if (bin == nullptr) throw std::runtime_error("DFLOCKD_BIN is not set");
+    auto ports = FreePorts<3>();
+    native_port = ports[0];
+    grpc_port = ports[1];
+    http_port = ports[2];
+    std::vector<std::string> args = {bin,           "--port",      std::to_string(native_port),
+                                     "--grpc-port", std::to_string(grpc_port),
+                                     "--http-port", std::to_string(http_port)};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, bin, nullptr, nullptr, argv.data(), environ) != 0) {
+      throw std::runtime_error("cannot start dflockd");
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!(CanConnect(native_port) && CanConnect(grpc_port) && CanConnect(http_port))) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("no dflockd");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+
   pid_t pid_ = -1;
   int exit_status_ = -1;
 };
