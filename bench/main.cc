@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dflockd/client/sharding.h"
 #include "dflockd/v1/dflockd.grpc.pb.h"
 #include "latency_stats.h"
 #include "redis_lock.h"
@@ -291,15 +292,6 @@ long RssKiB(int pid) {
   return -1;
 }
 
-/// CRC-32/IEEE (zlib's crc32), the clients' sharding hash.
-std::uint32_t Crc32(std::string_view data) {
-  std::uint32_t crc = 0xffffffffu;
-  for (unsigned char byte : data) {
-    crc ^= byte;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
 
 tcp::endpoint Resolve(asio::io_context& io, const std::string& server) {
   auto colon = server.rfind(':');
@@ -326,7 +318,7 @@ int RunBench(const Options& o) {
     endpoints.push_back(Resolve(io, server));
   }
   // The server that owns a key (or channel), as a sharding client would pick it.
-  auto shard = [&](const std::string& key) { return endpoints[Crc32(key) % endpoints.size()]; };
+  auto shard = [&](const std::string& key) { return endpoints[dflockd::stable_hash_shard(key, endpoints.size())]; };
   Run run;
   run.rounds = o.rounds;
   const auto start = Clock::now();

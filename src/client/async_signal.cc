@@ -1,0 +1,184 @@
+#include "dflockd/client/async_signal.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <vector>
+
+#include "dflockd/client/async_connection.h"
+#include "dflockd/client/errors.h"
+#include "ops.h"
+
+namespace dflockd {
+namespace asio = boost::asio;
+using asio::use_awaitable;
+
+struct AsyncSignalConn::State : std::enable_shared_from_this<AsyncSignalConn::State> {
+  State(asio::any_io_executor ex, SignalOptions o)
+      : executor(ex), strand(asio::make_strand(ex)), options(std::move(o)), heartbeat(strand) {}
+
+  awaitable<void> Connect();
+  awaitable<std::optional<Signal>> Next(std::optional<std::chrono::milliseconds> timeout);
+  awaitable<void> Heartbeat();
+  void Deliver(Signal signal);
+  void Ended();
+  void WakeReaders();
+
+  template <class T>
+  awaitable<T> Run(ops::Op<T> op) {
+    co_await Connect();
+    auto reply = co_await connection->call(std::move(op.request.bytes), op.request.server_wait);
+    if constexpr (std::is_void_v<T>) {
+      op.parse(reply);
+    } else {
+      co_return op.parse(reply);
+    }
+  }
+
+  asio::any_io_executor executor;
+  asio::any_io_executor strand;
+  SignalOptions options;
+  std::optional<AsyncConnection> connection;
+  asio::steady_timer heartbeat;
+  std::deque<Signal> received;
+  std::vector<asio::steady_timer*> readers;  // next() calls waiting for a signal
+  bool ended = false;                         // the connection was closed: iteration is over
+  std::atomic<bool> open{false};
+  std::atomic<std::uint64_t> dropped{0};
+};
+
+awaitable<void> AsyncSignalConn::State::Connect() {
+  if (ended) {
+    throw ConnectionError("signal connection to " + options.server.to_string() + " is closed");
+  }
+  if (connection) co_return;
+  auto fresh = co_await AsyncConnection::connect(executor, options.server, options.connection);
+  if (connection) co_return;  // another coroutine connected while we did
+  std::weak_ptr<State> weak = weak_from_this();
+  fresh.on_signal([weak](Signal signal) {
+    if (auto self = weak.lock()) {
+      asio::post(self->strand, [self, signal = std::move(signal)]() mutable {
+        self->Deliver(std::move(signal));
+      });
+    }
+  });
+  fresh.on_close([weak](const std::string&) {
+    if (auto self = weak.lock()) asio::post(self->strand, [self] { self->Ended(); });
+  });
+  connection.emplace(std::move(fresh));
+  open = true;
+  asio::co_spawn(strand, Heartbeat(), asio::detached);
+}
+
+void AsyncSignalConn::State::Deliver(Signal signal) {
+  if (received.size() >= options.buffer_capacity) {
+    ++dropped;
+    return;
+  }
+  received.push_back(std::move(signal));
+  WakeReaders();
+}
+
+void AsyncSignalConn::State::Ended() {
+  ended = true;
+  open = false;
+  heartbeat.cancel();
+  WakeReaders();
+}
+
+void AsyncSignalConn::State::WakeReaders() {
+  for (auto* timer : readers) timer->cancel();
+}
+
+awaitable<void> AsyncSignalConn::State::Heartbeat() {
+  auto self = shared_from_this();
+  while (!ended) {
+    heartbeat.expires_after(options.heartbeat);
+    boost::system::error_code ec;
+    co_await heartbeat.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ended || !connection) co_return;
+    try {
+      co_await connection->call(wire::Ping().bytes);
+    } catch (const Error&) {
+      co_return;  // the connection reports its own end through on_close
+    }
+  }
+}
+
+awaitable<std::optional<Signal>> AsyncSignalConn::State::Next(
+    std::optional<std::chrono::milliseconds> timeout) {
+  auto self = shared_from_this();
+  auto deadline = timeout ? asio::steady_timer::clock_type::now() + *timeout
+                          : asio::steady_timer::time_point::max();
+  asio::steady_timer timer(strand);
+  while (received.empty() && !ended) {
+    timer.expires_at(deadline);
+    readers.push_back(&timer);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    readers.erase(std::find(readers.begin(), readers.end(), &timer));
+    if (!ec) break;  // the deadline passed
+  }
+  if (received.empty()) co_return std::nullopt;
+  Signal signal = std::move(received.front());
+  received.pop_front();
+  co_return signal;
+}
+
+AsyncSignalConn::AsyncSignalConn(asio::any_io_executor executor, SignalOptions options)
+    : state_(std::make_shared<State>(executor, std::move(options))) {}
+
+AsyncSignalConn::~AsyncSignalConn() {
+  asio::post(state_->strand, [state = state_] {
+    if (state->connection) state->connection->close();
+    state->Ended();
+  });
+}
+
+awaitable<void> AsyncSignalConn::connect() {
+  return asio::co_spawn(state_->strand, state_->Connect(), use_awaitable);
+}
+
+awaitable<void> AsyncSignalConn::listen(std::string pattern, std::string group) {
+  return asio::co_spawn(state_->strand, state_->Run(ops::Listen(pattern, group)), use_awaitable);
+}
+
+awaitable<void> AsyncSignalConn::unlisten(std::string pattern, std::string group) {
+  return asio::co_spawn(state_->strand, state_->Run(ops::Unlisten(pattern, group)), use_awaitable);
+}
+
+awaitable<std::int64_t> AsyncSignalConn::emit(std::string channel, std::string payload) {
+  return asio::co_spawn(state_->strand, state_->Run(ops::Emit(channel, payload)), use_awaitable);
+}
+
+awaitable<std::optional<Signal>> AsyncSignalConn::next(
+    std::optional<std::chrono::milliseconds> timeout) {
+  return asio::co_spawn(state_->strand, state_->Next(timeout), use_awaitable);
+}
+
+awaitable<void> AsyncSignalConn::close() {
+  auto state = state_;
+  co_await asio::co_spawn(
+      state->strand,
+      [state]() -> awaitable<void> {
+        if (state->connection) state->connection->close();
+        state->connection.reset();
+        state->Ended();
+        co_return;
+      },
+      use_awaitable);
+}
+
+bool AsyncSignalConn::is_open() const { return state_->open; }
+std::uint64_t AsyncSignalConn::dropped() const { return state_->dropped; }
+const ServerAddress& AsyncSignalConn::server() const { return state_->options.server; }
+
+}  // namespace dflockd

@@ -1,0 +1,80 @@
+#include "signals.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include "dflockd/client/async_signal.h"
+#include "dflockd/client/connection.h"
+#include "dflockd/client/errors.h"
+
+namespace dflockctl {
+namespace asio = boost::asio;
+
+int Emit(const GlobalOptions& global, const std::string& channel, const std::string& payload) {
+  auto options = ConnectOptionsFrom(global);
+  std::int64_t delivered = 0;
+  for (const auto& server : Servers(global)) {
+    dflockd::Connection connection(server, options);
+    delivered += dflockd::sig_emit(connection, channel, payload);
+  }
+  std::cout << delivered << '\n';
+  return kOk;
+}
+
+int Listen(const GlobalOptions& global, const std::string& pattern, const std::string& group,
+           long long count) {
+  asio::io_context io;
+  auto connect_options = ConnectOptionsFrom(global);
+  std::vector<std::unique_ptr<dflockd::AsyncSignalConn>> conns;
+  for (const auto& server : Servers(global)) {
+    conns.push_back(std::make_unique<dflockd::AsyncSignalConn>(
+        io.get_executor(), dflockd::SignalOptions{server, connect_options}));
+  }
+  int rc = kOk;
+  long long printed = 0;
+  std::size_t running = conns.size();
+  bool stopping = false;
+  auto close_all = [&] {
+    stopping = true;
+    for (auto& c : conns) asio::co_spawn(io, c->close(), asio::detached);
+  };
+  asio::signal_set stop(io, SIGINT, SIGTERM);
+  stop.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) close_all();
+  });
+  for (auto& conn : conns) {
+    asio::co_spawn(
+        io,
+        [&, c = conn.get()]() -> asio::awaitable<void> {
+          try {
+            co_await c->listen(pattern, group);
+            while (auto signal = co_await c->next()) {
+              std::cout << signal->channel << ' ' << signal->payload << std::endl;
+              if (count > 0 && ++printed >= count) close_all();
+            }
+            if (!stopping) {
+              std::cerr << "dflockctl: " << c->server().to_string() << " closed the connection\n";
+              rc = kFailure;
+              close_all();
+            }
+          } catch (const dflockd::Error& e) {
+            std::cerr << "dflockctl: " << e.what() << '\n';
+            rc = kFailure;
+            close_all();
+          }
+          if (--running == 0) stop.cancel();
+        },
+        asio::detached);
+  }
+  io.run();
+  return rc;
+}
+
+}  // namespace dflockctl
