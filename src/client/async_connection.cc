@@ -166,8 +166,12 @@ awaitable<void> AsyncConnection::State::ReadLoop() {
   try {
     for (;;) {
       auto buffer = asio::dynamic_buffer(read_buffer, kMaxLine);
-      std::size_t n = tls ? co_await asio::async_read_until(*tls, buffer, '\n', use_awaitable)
-                          : co_await asio::async_read_until(*plain, buffer, '\n', use_awaitable);
+      std::size_t n = 0;
+      if (tls) {
+        n = co_await asio::async_read_until(*tls, buffer, '\n', use_awaitable);
+      } else {
+        n = co_await asio::async_read_until(*plain, buffer, '\n', use_awaitable);
+      }
       std::string_view line(read_buffer.data(), n - 1);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (auto signal = wire::ParsePush(line)) {
@@ -182,8 +186,10 @@ awaitable<void> AsyncConnection::State::ReadLoop() {
       read_buffer.erase(0, n);
     }
   } catch (const boost::system::system_error& e) {
-    if (!open) co_return;
-    if (e.code() == asio::error::eof || e.code() == asio::ssl::error::stream_truncated) {
+    // No co_return inside a handler: GCC 12 then destroys the frame's locals twice.
+    if (!open) {
+      // We closed it ourselves: nothing to report.
+    } else if (e.code() == asio::error::eof || e.code() == asio::ssl::error::stream_truncated) {
       Close("closed by the server");
     } else {
       Close("read failed: " + e.code().message());
@@ -218,18 +224,29 @@ AsyncConnection& AsyncConnection::operator=(AsyncConnection&& other) noexcept {
 }
 AsyncConnection::~AsyncConnection() { close(); }
 
+// The public entry points are plain functions that move their arguments into the
+// shared state before any coroutine frame exists.
+awaitable<AsyncConnection> AsyncConnection::connect(asio::any_io_executor executor,
+                                                    ServerAddress server) {
+  return connect(std::move(executor), std::move(server), ConnectOptions{});
+}
+
 awaitable<AsyncConnection> AsyncConnection::connect(asio::any_io_executor executor,
                                                     ServerAddress server, ConnectOptions options) {
   auto state = std::make_shared<State>(executor, std::move(server), std::move(options));
-  co_await asio::co_spawn(state->strand, state->Open(), use_awaitable);
-  co_return AsyncConnection(std::move(state));
+  auto strand = state->strand;
+  return asio::co_spawn(
+      strand,
+      [state = std::move(state)]() -> awaitable<AsyncConnection> {
+        co_await state->Open();
+        co_return AsyncConnection(state);
+      },
+      use_awaitable);
 }
 
 awaitable<std::string> AsyncConnection::call(std::string request, std::chrono::seconds server_wait) {
-  auto state = state_;
-  if (!state) throw ConnectionError("connection was moved from");
-  co_return co_await asio::co_spawn(state->strand, state->Call(std::move(request), server_wait),
-                                    use_awaitable);
+  if (!state_) throw ConnectionError("connection was moved from");
+  return asio::co_spawn(state_->strand, state_->Call(std::move(request), server_wait), use_awaitable);
 }
 
 void AsyncConnection::on_signal(std::function<void(Signal)> handler) {

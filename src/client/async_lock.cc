@@ -165,6 +165,7 @@ awaitable<void> BasicAsyncLock::State::RenewLoop(std::uint64_t my_generation) {
       current = grant;
     }
     if (!current) co_return;
+    std::optional<std::string> failure;
     try {
       if (steady_clock::now() >= next_renew) {
         auto lease = co_await Run(ops::Renew(kind, key, current->token, options.lease_ttl));
@@ -178,7 +179,12 @@ awaitable<void> BasicAsyncLock::State::RenewLoop(std::uint64_t my_generation) {
         co_await Run(ops::Ping());
       }
     } catch (const Error& e) {
-      MarkLost(my_generation, std::string("renewal failed: ") + e.what());
+      // Leave the loop through the flag: a co_return inside a handler makes GCC 12
+      // destroy the frame's locals twice.
+      failure = std::string("renewal failed: ") + e.what();
+    }
+    if (failure) {
+      MarkLost(my_generation, *failure);
       co_return;
     }
   }
@@ -189,12 +195,14 @@ awaitable<bool> BasicAsyncLock::State::Acquire(seconds timeout) {
   CheckNotBusy();
   if (queued) throw Error("'" + key + "' is enqueued: call wait(), not acquire()");
   co_await EnsureConnected();
+  bool timed_out = false;  // not co_return in the handler (GCC 12 bug, see RenewLoop)
   try {
-    OnGranted(co_await Run(ops::Acquire(kind, key, timeout, limit, options.lease_ttl)));
+    auto granted = co_await Run(ops::Acquire(kind, key, timeout, limit, options.lease_ttl));
+    OnGranted(std::move(granted));
   } catch (const TimeoutError&) {
-    co_return false;
+    timed_out = true;
   }
-  co_return true;
+  co_return !timed_out;
 }
 
 awaitable<bool> BasicAsyncLock::State::Release() {
@@ -246,13 +254,15 @@ awaitable<bool> BasicAsyncLock::State::Wait(seconds timeout) {
     if (grant) co_return true;  // enqueue() was granted at once
   }
   if (!queued || !connection) throw Error("wait() on '" + key + "' without enqueue()");
+  bool timed_out = false;  // not co_return in the handler (GCC 12 bug, see RenewLoop)
   try {
-    OnGranted(co_await Run(ops::Wait(kind, key, timeout)));
+    auto granted = co_await Run(ops::Wait(kind, key, timeout));
+    OnGranted(std::move(granted));
   } catch (const TimeoutError&) {
     queued = false;  // the server removed the waiter
-    co_return false;
+    timed_out = true;
   }
-  co_return true;
+  co_return !timed_out;
 }
 
 awaitable<void> BasicAsyncLock::State::Close() {
@@ -276,7 +286,10 @@ awaitable<bool> BasicAsyncLock::acquire(seconds timeout) {
 }
 
 awaitable<AsyncLockGuard> BasicAsyncLock::lock() {
-  if (!co_await acquire()) {
+  // co_await only as a statement or an initializer: GCC 12 miscompiles it inside
+  // conditions and larger expressions (the frame is resumed in a bad state).
+  const bool granted = co_await acquire();
+  if (!granted) {
     throw TimeoutError("acquire '" + state_->key + "': not granted within " +
                        std::to_string(state_->options.acquire_timeout.count()) + " s");
   }
@@ -327,9 +340,16 @@ bool BasicAsyncLock::is_held() const {
   return state_->grant.has_value();
 }
 
+AsyncDistributedLock::AsyncDistributedLock(asio::any_io_executor executor, std::string key)
+    : AsyncDistributedLock(std::move(executor), std::move(key), LockOptions{}) {}
+
 AsyncDistributedLock::AsyncDistributedLock(asio::any_io_executor executor, std::string key,
                                            LockOptions options)
     : BasicAsyncLock(std::move(executor), std::move(key), ResourceKind::kLock, 1, std::move(options)) {}
+
+AsyncDistributedSemaphore::AsyncDistributedSemaphore(asio::any_io_executor executor, std::string key,
+                                                     std::uint32_t limit)
+    : AsyncDistributedSemaphore(std::move(executor), std::move(key), limit, LockOptions{}) {}
 
 AsyncDistributedSemaphore::AsyncDistributedSemaphore(asio::any_io_executor executor, std::string key,
                                                      std::uint32_t limit, LockOptions options)
@@ -342,7 +362,9 @@ AsyncLockGuard::~AsyncLockGuard() {
 
 awaitable<bool> AsyncLockGuard::unlock() {
   auto* lock = std::exchange(lock_, nullptr);
-  co_return lock != nullptr && co_await lock->release();
+  if (lock == nullptr) co_return false;
+  const bool released = co_await lock->release();
+  co_return released;
 }
 
 }  // namespace dflockd

@@ -26,8 +26,11 @@ struct AsyncSignalConn::State : std::enable_shared_from_this<AsyncSignalConn::St
       : executor(ex), strand(asio::make_strand(ex)), options(std::move(o)), heartbeat(strand) {}
 
   awaitable<void> Connect();
-  awaitable<std::optional<Signal>> Next(std::optional<std::chrono::milliseconds> timeout);
-  awaitable<void> Heartbeat();
+  // Coroutines that outlive the call which started them hold the state through a
+  // parameter, so the frame owns the reference from its first instruction.
+  static awaitable<std::optional<Signal>> Next(std::shared_ptr<State> self,
+                                               std::optional<std::chrono::milliseconds> timeout);
+  static awaitable<void> Heartbeat(std::shared_ptr<State> self);
   void Deliver(Signal signal);
   void Ended();
   void WakeReaders();
@@ -75,7 +78,7 @@ awaitable<void> AsyncSignalConn::State::Connect() {
   });
   connection.emplace(std::move(fresh));
   open = true;
-  asio::co_spawn(strand, Heartbeat(), asio::detached);
+  asio::co_spawn(strand, Heartbeat(shared_from_this()), asio::detached);
 }
 
 void AsyncSignalConn::State::Deliver(Signal signal) {
@@ -98,40 +101,46 @@ void AsyncSignalConn::State::WakeReaders() {
   for (auto* timer : readers) timer->cancel();
 }
 
-awaitable<void> AsyncSignalConn::State::Heartbeat() {
-  auto self = shared_from_this();
-  while (!ended) {
-    heartbeat.expires_after(options.heartbeat);
+awaitable<void> AsyncSignalConn::State::Heartbeat(std::shared_ptr<State> self) {
+  while (!self->ended) {
+    self->heartbeat.expires_after(self->options.heartbeat);
     boost::system::error_code ec;
-    co_await heartbeat.async_wait(asio::redirect_error(use_awaitable, ec));
-    if (ended || !connection) co_return;
+    co_await self->heartbeat.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (self->ended || !self->connection) break;
+    bool failed = false;
     try {
-      co_await connection->call(wire::Ping().bytes);
+      co_await self->connection->call(wire::Ping().bytes);
     } catch (const Error&) {
-      co_return;  // the connection reports its own end through on_close
+      failed = true;  // the connection reports its own end through on_close
     }
+    if (failed) break;
   }
 }
 
 awaitable<std::optional<Signal>> AsyncSignalConn::State::Next(
-    std::optional<std::chrono::milliseconds> timeout) {
-  auto self = shared_from_this();
+    std::shared_ptr<State> self, std::optional<std::chrono::milliseconds> timeout) {
   auto deadline = timeout ? asio::steady_timer::clock_type::now() + *timeout
                           : asio::steady_timer::time_point::max();
-  asio::steady_timer timer(strand);
-  while (received.empty() && !ended) {
+  asio::steady_timer timer(self->strand);
+  while (self->received.empty() && !self->ended) {
     timer.expires_at(deadline);
-    readers.push_back(&timer);
+    self->readers.push_back(&timer);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    auto& readers = self->readers;
     readers.erase(std::find(readers.begin(), readers.end(), &timer));
     if (!ec) break;  // the deadline passed
   }
-  if (received.empty()) co_return std::nullopt;
-  Signal signal = std::move(received.front());
-  received.pop_front();
+  std::optional<Signal> signal;
+  if (!self->received.empty()) {
+    signal = std::move(self->received.front());
+    self->received.pop_front();
+  }
   co_return signal;
 }
+
+AsyncSignalConn::AsyncSignalConn(asio::any_io_executor executor)
+    : AsyncSignalConn(std::move(executor), SignalOptions{}) {}
 
 AsyncSignalConn::AsyncSignalConn(asio::any_io_executor executor, SignalOptions options)
     : state_(std::make_shared<State>(executor, std::move(options))) {}
@@ -145,6 +154,14 @@ AsyncSignalConn::~AsyncSignalConn() {
 
 awaitable<void> AsyncSignalConn::connect() {
   return asio::co_spawn(state_->strand, state_->Connect(), use_awaitable);
+}
+
+awaitable<void> AsyncSignalConn::listen(std::string pattern) {
+  return listen(std::move(pattern), std::string());
+}
+
+awaitable<void> AsyncSignalConn::unlisten(std::string pattern) {
+  return unlisten(std::move(pattern), std::string());
 }
 
 awaitable<void> AsyncSignalConn::listen(std::string pattern, std::string group) {
@@ -161,14 +178,13 @@ awaitable<std::int64_t> AsyncSignalConn::emit(std::string channel, std::string p
 
 awaitable<std::optional<Signal>> AsyncSignalConn::next(
     std::optional<std::chrono::milliseconds> timeout) {
-  return asio::co_spawn(state_->strand, state_->Next(timeout), use_awaitable);
+  return asio::co_spawn(state_->strand, State::Next(state_, timeout), use_awaitable);
 }
 
 awaitable<void> AsyncSignalConn::close() {
-  auto state = state_;
-  co_await asio::co_spawn(
-      state->strand,
-      [state]() -> awaitable<void> {
+  return asio::co_spawn(
+      state_->strand,
+      [state = state_]() -> awaitable<void> {
         if (state->connection) state->connection->close();
         state->connection.reset();
         state->Ended();

@@ -12,6 +12,9 @@ struct Connection::Impl {
   std::optional<AsyncConnection> conn;
 };
 
+Connection::Connection() : Connection(ServerAddress{}, ConnectOptions{}) {}
+Connection::Connection(ServerAddress server) : Connection(std::move(server), ConnectOptions{}) {}
+
 Connection::Connection(ServerAddress server, ConnectOptions options)
     : impl_(std::make_unique<Impl>()) {
   impl_->conn.emplace(impl_->io.Run(

@@ -65,8 +65,13 @@ std::int64_t BasicLock::lease() const { return impl_->lock->lease(); }
 std::uint64_t BasicLock::fence() const { return impl_->lock->fence(); }
 bool BasicLock::is_held() const { return impl_->lock->is_held(); }
 
+DistributedLock::DistributedLock(std::string key) : DistributedLock(std::move(key), LockOptions{}) {}
+
 DistributedLock::DistributedLock(std::string key, LockOptions options)
     : BasicLock(MakeImpl<AsyncDistributedLock>(std::move(key), std::move(options))) {}
+
+DistributedSemaphore::DistributedSemaphore(std::string key, std::uint32_t limit)
+    : DistributedSemaphore(std::move(key), limit, LockOptions{}) {}
 
 DistributedSemaphore::DistributedSemaphore(std::string key, std::uint32_t limit, LockOptions options)
     : BasicLock(MakeImpl<AsyncDistributedSemaphore>(std::move(key), limit, std::move(options))) {}

@@ -11,6 +11,8 @@ struct SignalConn::Impl {
   AsyncSignalConn conn;
 };
 
+SignalConn::SignalConn() : SignalConn(SignalOptions{}) {}
+
 SignalConn::SignalConn(SignalOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 SignalConn::~SignalConn() {
@@ -22,6 +24,8 @@ SignalConn::~SignalConn() {
 }
 
 void SignalConn::connect() { impl_->io.Run(impl_->conn.connect()); }
+void SignalConn::listen(const std::string& pattern) { listen(pattern, std::string()); }
+void SignalConn::unlisten(const std::string& pattern) { unlisten(pattern, std::string()); }
 void SignalConn::listen(const std::string& pattern, const std::string& group) {
   impl_->io.Run(impl_->conn.listen(pattern, group));
 }

@@ -29,8 +29,12 @@ class AsyncConnection {
  public:
   /// Connects (with the connect timeout), does the TLS handshake and `auth` when
   /// configured. Throws ConnectionError or AuthError.
+  // Overloads, not default arguments of class type: GCC 12 copies such a default
+  // bitwise when the call sits in a coroutine, leaving strings that point at freed memory.
   static awaitable<AsyncConnection> connect(boost::asio::any_io_executor executor,
-                                            ServerAddress server, ConnectOptions options = {});
+                                            ServerAddress server);
+  static awaitable<AsyncConnection> connect(boost::asio::any_io_executor executor,
+                                            ServerAddress server, ConnectOptions options);
 
   AsyncConnection() = default;  ///< not connected; use connect()
   AsyncConnection(AsyncConnection&&) noexcept;

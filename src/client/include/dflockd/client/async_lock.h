@@ -1,7 +1,8 @@
 // Distributed locks and semaphores for coroutine code (Boost.Asio, C++20).
 //
 //   dflockd::AsyncDistributedLock lock(executor, "my-key");  // LockOptions{} defaults
-//   if (co_await lock.acquire()) {
+//   bool held = co_await lock.acquire();   // (GCC 12: keep co_await out of conditions)
+//   if (held) {
 //     ...                      // the lease is renewed by a coroutine on `executor`
 //     co_await lock.release();
 //   }
@@ -72,14 +73,19 @@ class BasicAsyncLock {
 
 class AsyncDistributedLock : public BasicAsyncLock {
  public:
+  // Overloads, not default arguments of class type: GCC 12 copies such a default
+  // bitwise when the call sits in a coroutine, leaving strings that point at freed memory.
+  AsyncDistributedLock(boost::asio::any_io_executor executor, std::string key);
   AsyncDistributedLock(boost::asio::any_io_executor executor, std::string key,
-                       LockOptions options = {});
+                       LockOptions options);
 };
 
 class AsyncDistributedSemaphore : public BasicAsyncLock {
  public:
   AsyncDistributedSemaphore(boost::asio::any_io_executor executor, std::string key,
-                            std::uint32_t limit, LockOptions options = {});
+                            std::uint32_t limit);  // (overloads: see AsyncDistributedLock)
+  AsyncDistributedSemaphore(boost::asio::any_io_executor executor, std::string key,
+                            std::uint32_t limit, LockOptions options);
 };
 
 /// Holds an acquired lock; the destructor starts a release in the background.

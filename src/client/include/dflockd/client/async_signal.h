@@ -25,7 +25,10 @@ namespace dflockd {
 
 class AsyncSignalConn {
  public:
-  explicit AsyncSignalConn(boost::asio::any_io_executor executor, SignalOptions options = {});
+  // Overloads, not default arguments of class type: GCC 12 copies such a default
+  // bitwise when the call sits in a coroutine, leaving strings that point at freed memory.
+  explicit AsyncSignalConn(boost::asio::any_io_executor executor);
+  AsyncSignalConn(boost::asio::any_io_executor executor, SignalOptions options);
   AsyncSignalConn(const AsyncSignalConn&) = delete;
   AsyncSignalConn& operator=(const AsyncSignalConn&) = delete;
   ~AsyncSignalConn();  ///< closes in the background
@@ -34,8 +37,10 @@ class AsyncSignalConn {
   boost::asio::awaitable<void> connect();
   /// Subscribes to a pattern (`*` one token, `>` the rest); with a group, each signal
   /// goes to one member of the group.
-  boost::asio::awaitable<void> listen(std::string pattern, std::string group = {});
-  boost::asio::awaitable<void> unlisten(std::string pattern, std::string group = {});
+  boost::asio::awaitable<void> listen(std::string pattern);
+  boost::asio::awaitable<void> listen(std::string pattern, std::string group);
+  boost::asio::awaitable<void> unlisten(std::string pattern);
+  boost::asio::awaitable<void> unlisten(std::string pattern, std::string group);
   /// Publishes; returns how many copies the server delivered.
   boost::asio::awaitable<std::int64_t> emit(std::string channel, std::string payload);
   /// The next signal; empty when the connection is closed or `timeout` passed.

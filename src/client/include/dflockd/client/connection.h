@@ -22,7 +22,11 @@ namespace dflockd {
 class Connection {
  public:
   /// Connects at once (TLS and auth as configured); throws ConnectionError/AuthError.
-  explicit Connection(ServerAddress server = {}, ConnectOptions options = {});
+  // Overloads, not default arguments of class type: GCC 12 copies such a default
+  // bitwise when the call sits in a coroutine, leaving strings that point at freed memory.
+  Connection();  ///< 127.0.0.1:6388
+  explicit Connection(ServerAddress server);
+  Connection(ServerAddress server, ConnectOptions options);
   Connection(Connection&&) noexcept;
   Connection& operator=(Connection&&) noexcept;
   ~Connection();

@@ -60,12 +60,16 @@ class BasicLock {
 
 class DistributedLock : public BasicLock {
  public:
-  explicit DistributedLock(std::string key, LockOptions options = {});
+  // Overloads, not default arguments of class type: GCC 12 copies such a default
+  // bitwise when the call sits in a coroutine, leaving strings that point at freed memory.
+  explicit DistributedLock(std::string key);
+  DistributedLock(std::string key, LockOptions options);
 };
 
 class DistributedSemaphore : public BasicLock {
  public:
-  DistributedSemaphore(std::string key, std::uint32_t limit, LockOptions options = {});
+  DistributedSemaphore(std::string key, std::uint32_t limit);  // (see DistributedLock)
+  DistributedSemaphore(std::string key, std::uint32_t limit, LockOptions options);
 };
 
 /// RAII hold: acquires in the constructor (TimeoutError if not granted), releases in

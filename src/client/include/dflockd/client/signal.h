@@ -22,14 +22,19 @@ namespace dflockd {
 
 class SignalConn {
  public:
-  explicit SignalConn(SignalOptions options = {});
+  // Overloads, not default arguments of class type: GCC 12 copies such a default
+  // bitwise when the call sits in a coroutine, leaving strings that point at freed memory.
+  SignalConn();  ///< 127.0.0.1:6388
+  explicit SignalConn(SignalOptions options);
   SignalConn(const SignalConn&) = delete;
   SignalConn& operator=(const SignalConn&) = delete;
   ~SignalConn();
 
   void connect();  ///< optional: the other calls connect on first use
-  void listen(const std::string& pattern, const std::string& group = {});
-  void unlisten(const std::string& pattern, const std::string& group = {});
+  void listen(const std::string& pattern);
+  void listen(const std::string& pattern, const std::string& group);
+  void unlisten(const std::string& pattern);
+  void unlisten(const std::string& pattern, const std::string& group);
   std::int64_t emit(const std::string& channel, const std::string& payload);  ///< deliveries
   /// Blocks for the next signal; empty on timeout or once closed.
   std::optional<Signal> next(std::optional<std::chrono::milliseconds> timeout = {});
