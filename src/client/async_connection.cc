@@ -44,8 +44,10 @@ struct AsyncConnection::State : std::enable_shared_from_this<AsyncConnection::St
 
   awaitable<void> Open();
   awaitable<std::string> Call(std::string request, std::chrono::seconds server_wait);
-  awaitable<void> ReadLoop();
-  awaitable<void> WriteLoop();
+  // Spawned loops take the state as a parameter: the frame owns a reference from the
+  // moment it is created, before it first runs.
+  awaitable<void> ReadLoop(std::shared_ptr<State> keep_alive);
+  awaitable<void> WriteLoop(std::shared_ptr<State> keep_alive);
   void Close(const std::string& reason);
 
   asio::any_io_executor strand;
@@ -103,7 +105,7 @@ awaitable<void> AsyncConnection::State::Open() {
   watchdog.cancel();
   open = true;
   close_reason.clear();
-  asio::co_spawn(strand, ReadLoop(), asio::detached);
+  asio::co_spawn(strand, ReadLoop(shared_from_this()), asio::detached);
   if (options.auth_token) {
     auto reply = co_await Call(wire::Auth(*options.auth_token).bytes, std::chrono::seconds{0});
     if (reply != "ok") {
@@ -127,7 +129,7 @@ awaitable<std::string> AsyncConnection::State::Call(std::string request,
   outbox.push_back(std::move(request));
   if (!writing) {
     writing = true;
-    asio::co_spawn(strand, WriteLoop(), asio::detached);
+    asio::co_spawn(strand, WriteLoop(shared_from_this()), asio::detached);
   }
   waiter->wake.expires_after(server_wait + options.reply_timeout);
   boost::system::error_code ec;
@@ -142,8 +144,7 @@ awaitable<std::string> AsyncConnection::State::Call(std::string request,
   throw ConnectionError("connection to " + server.to_string() + " lost: " + close_reason);
 }
 
-awaitable<void> AsyncConnection::State::WriteLoop() {
-  auto self = shared_from_this();
+awaitable<void> AsyncConnection::State::WriteLoop([[maybe_unused]] std::shared_ptr<State> keep_alive) {
   try {
     while (open && !outbox.empty()) {
       std::string batch;
@@ -161,8 +162,7 @@ awaitable<void> AsyncConnection::State::WriteLoop() {
   writing = false;
 }
 
-awaitable<void> AsyncConnection::State::ReadLoop() {
-  auto self = shared_from_this();
+awaitable<void> AsyncConnection::State::ReadLoop([[maybe_unused]] std::shared_ptr<State> keep_alive) {
   try {
     for (;;) {
       auto buffer = asio::dynamic_buffer(read_buffer, kMaxLine);

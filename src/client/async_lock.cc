@@ -48,7 +48,7 @@ struct BasicAsyncLock::State : std::enable_shared_from_this<BasicAsyncLock::Stat
   awaitable<EnqueueStatus> Enqueue();
   awaitable<bool> Wait(seconds timeout);
   awaitable<void> Close();
-  awaitable<void> RenewLoop(std::uint64_t generation);
+  awaitable<void> RenewLoop(std::shared_ptr<State> keep_alive, std::uint64_t generation);
   void OnGranted(Grant grant);
   void MarkLost(std::uint64_t generation, const std::string& reason);
   void Forget();
@@ -124,7 +124,7 @@ void BasicAsyncLock::State::OnGranted(Grant granted) {
     grant = std::move(granted);
   }
   queued = false;
-  asio::co_spawn(strand, RenewLoop(++generation), asio::detached);
+  asio::co_spawn(strand, RenewLoop(shared_from_this(), ++generation), asio::detached);
 }
 
 void BasicAsyncLock::State::Forget() {
@@ -151,8 +151,8 @@ void BasicAsyncLock::State::MarkLost(std::uint64_t of_generation, const std::str
   if (options.on_lost) options.on_lost(key, reason);
 }
 
-awaitable<void> BasicAsyncLock::State::RenewLoop(std::uint64_t my_generation) {
-  auto self = shared_from_this();
+awaitable<void> BasicAsyncLock::State::RenewLoop([[maybe_unused]] std::shared_ptr<State> keep_alive,
+                                                std::uint64_t my_generation) {
   auto next_renew = steady_clock::now() + RenewInterval();
   while (my_generation == generation) {
     renew_timer.expires_at(std::min(next_renew, steady_clock::now() + kKeepAlive));
@@ -276,7 +276,11 @@ BasicAsyncLock::BasicAsyncLock(asio::any_io_executor executor, std::string key, 
     : state_(std::make_shared<State>(executor, std::move(key), kind, limit, std::move(options))) {}
 
 BasicAsyncLock::~BasicAsyncLock() {
-  asio::co_spawn(state_->strand, state_->Close(), asio::detached);
+  // The lambda holds the state: the member coroutine alone would not keep it alive
+  // until it first runs.
+  asio::co_spawn(
+      state_->strand, [state = state_]() -> awaitable<void> { co_await state->Close(); },
+      asio::detached);
 }
 
 awaitable<bool> BasicAsyncLock::acquire() { return acquire(state_->options.acquire_timeout); }
@@ -314,7 +318,13 @@ awaitable<void> BasicAsyncLock::close() {
 }
 
 void BasicAsyncLock::release_detached() {
-  asio::co_spawn(state_->strand, state_->Release(), asio::detached);
+  asio::co_spawn(
+      state_->strand,
+      [state = state_]() -> awaitable<void> {
+        bool released = co_await state->Release();  // (a statement: see lock())
+        static_cast<void>(released);
+      },
+      asio::detached);
 }
 
 const std::string& BasicAsyncLock::key() const { return state_->key; }
