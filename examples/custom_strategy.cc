@@ -2,11 +2,15 @@
 #include <dflockd/client.h>
 
 #include <iostream>
+#include <vector>
 
-int main() {
+// Usage: example_custom_strategy [HOST:PORT ...]   (default: the docs' server1..2:6388)
+int main(int argc, char** argv) {
+  std::vector<std::string> names(argv + 1, argv + argc);
+  if (names.empty()) names = {"server1:6388", "server2:6388"};
   dflockd::LockOptions options;
-  options.servers = {dflockd::ServerAddress::parse("server1:6388"),
-                     dflockd::ServerAddress::parse("server2:6388")};
+  options.servers.clear();
+  for (const auto& name : names) options.servers.push_back(dflockd::ServerAddress::parse(name));
   options.sharding_strategy = [](std::string_view /*key*/, std::size_t /*num_servers*/) {
     return std::size_t{0};
   };

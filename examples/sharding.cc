@@ -3,15 +3,18 @@
 #include <dflockd/client.h>
 
 #include <iostream>
+#include <vector>
 
-int main() {
+// Usage: example_sharding [HOST:PORT ...]   (default: the docs' server1..3:6388)
+int main(int argc, char** argv) {
+  std::vector<std::string> names(argv + 1, argv + argc);
+  if (names.empty()) names = {"server1:6388", "server2:6388", "server3:6388"};
   dflockd::LockOptions options;
-  options.servers = {dflockd::ServerAddress::parse("server1:6388"),
-                     dflockd::ServerAddress::parse("server2:6388"),
-                     dflockd::ServerAddress::parse("server3:6388")};
+  options.servers.clear();
+  for (const auto& name : names) options.servers.push_back(dflockd::ServerAddress::parse(name));
   for (const char* key : {"my-key", "orders", "invoices"}) {
-    std::cout << key << " -> " << options.servers[dflockd::stable_hash_shard(key, 3)].to_string()
-              << '\n';
+    auto index = dflockd::stable_hash_shard(key, options.servers.size());
+    std::cout << key << " -> " << options.servers[index].to_string() << '\n';
   }
   dflockd::DistributedLock lock("my-key", options);
   std::lock_guard guard(lock);
