@@ -35,6 +35,7 @@ namespace {
 struct Options {
   std::string mode = "lock";
   std::string transport = "native";  ///< native | http | grpc (lock mode)
+  int grpc_channels = 0;              ///< 0: one channel (connection) per worker
   std::string target = "dflockd";    ///< dflockd | redis (lock mode)
   std::string server = "127.0.0.1:6388";
   std::vector<std::string> servers;  ///< several: keys are sharded by CRC-32, like the clients
@@ -380,13 +381,23 @@ int RunBench(const Options& o) {
       std::cerr << "dflockd-bench: --servers is not supported with --transport grpc\n";
       return 1;
     }
-    auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
+    // Each channel gets its own subchannel pool, hence its own TCP connection:
+    // by default one per worker, like the other transports.
+    const int channel_count = o.grpc_channels > 0 ? o.grpc_channels : o.workers;
+    std::vector<std::shared_ptr<grpc::Channel>> channels;
+    for (int i = 0; i < channel_count; ++i) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      channels.push_back(
+          grpc::CreateCustomChannel(o.server, grpc::InsecureChannelCredentials(), args));
+    }
     stats.resize(o.workers);
     std::vector<std::thread> threads;
     for (int i = 0; i < o.workers; ++i) {
       threads.emplace_back([&, i] {
         try {
-          GrpcLockWorker(channel, "bench-" + std::to_string(i), run, stats[i]);
+          GrpcLockWorker(channels[static_cast<std::size_t>(i % channel_count)],
+                         "bench-" + std::to_string(i), run, stats[i]);
         } catch (const std::exception& e) {
           std::fprintf(stderr, "dflockd-bench: %s\n", e.what());
           run.stopping = true;
@@ -505,6 +516,8 @@ int main(int argc, char** argv) {
   app.add_option("--servers", o.servers,
                  "several host:port (comma-separated); keys are sharded by CRC-32 like the clients")
       ->delimiter(',');
+  app.add_option("--grpc-channels", o.grpc_channels,
+                 "gRPC: connections shared by the workers (default: one per worker)");
   app.add_option("--transport", o.transport, "native | http | grpc (lock mode)")
       ->check(CLI::IsMember({"native", "http", "grpc"}))
       ->capture_default_str();

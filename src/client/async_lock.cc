@@ -12,7 +12,7 @@
 
 #include "dflockd/client/async_connection.h"
 #include "dflockd/client/errors.h"
-#include "ops.h"
+#include "async_run.h"
 
 namespace dflockd {
 namespace asio = boost::asio;
@@ -56,13 +56,8 @@ struct BasicAsyncLock::State : std::enable_shared_from_this<BasicAsyncLock::Stat
   seconds RenewInterval() const;
 
   template <class T>
-  awaitable<T> Run(ops::Op<T> op) {
-    auto reply = co_await connection->call(std::move(op.request.bytes), op.request.server_wait);
-    if constexpr (std::is_void_v<T>) {
-      op.parse(reply);
-    } else {
-      co_return op.parse(reply);
-    }
+  awaitable<T> Run(ops::Op<T> op) {  // callers have connected first
+    return RunOp(*connection, std::move(op));
   }
 
   asio::any_io_executor executor;

@@ -15,7 +15,7 @@
 
 #include "dflockd/client/async_connection.h"
 #include "dflockd/client/errors.h"
-#include "ops.h"
+#include "async_run.h"
 
 namespace dflockd {
 namespace asio = boost::asio;
@@ -36,13 +36,13 @@ struct AsyncSignalConn::State : std::enable_shared_from_this<AsyncSignalConn::St
   void WakeReaders();
 
   template <class T>
-  awaitable<T> Run(ops::Op<T> op) {
+  awaitable<T> Run(ops::Op<T> op) {  // connects on first use
     co_await Connect();
-    auto reply = co_await connection->call(std::move(op.request.bytes), op.request.server_wait);
     if constexpr (std::is_void_v<T>) {
-      op.parse(reply);
+      co_await RunOp(*connection, std::move(op));
     } else {
-      co_return op.parse(reply);
+      T result = co_await RunOp(*connection, std::move(op));
+      co_return result;
     }
   }
 

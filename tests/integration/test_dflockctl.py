@@ -62,6 +62,15 @@ class CtlCase(unittest.TestCase):
         return subprocess.Popen([CTL, "--server", self.addr, *args], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
+    def run_at_once(self, count, args, env):
+        """Starts `count` dflockctl processes together; checks that all exited 0."""
+        procs = [subprocess.Popen([CTL, "--server", self.addr, *args], env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(count)]
+        self.procs += procs
+        results = [p.communicate(timeout=90) for p in procs]
+        self.assertEqual([p.returncode for p in procs], [0] * count, results)
+
     def wait_until(self, condition, limit=10.0):
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
@@ -82,14 +91,8 @@ class LockCommand(CtlCase):
                   'n=$(cat "$D/counter"); sleep 0.02; echo $((n + 1)) > "$D/counter"; '
                   'rmdir "$D/inside"')
         env = dict(os.environ, D=d)
-        procs = [subprocess.Popen([CTL, "--server", self.addr, "lock", "shared-counter",
-                                   "--timeout", "60", "--", "sh", "-c", script],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)
-                 for _ in range(20)]
-        self.procs += procs
-        results = [p.communicate(timeout=90) for p in procs]
-        self.assertEqual([p.returncode for p in procs], [0] * 20, results)
+        self.run_at_once(20, ["lock", "shared-counter", "--timeout", "60", "--", "sh", "-c",
+                              script], env)
         self.assertFalse(os.path.exists(os.path.join(d, "errors")), "commands overlapped")
         with open(counter) as f:
             self.assertEqual(f.read().strip(), "20")
@@ -154,14 +157,8 @@ class SemCommand(CtlCase):
         script = ('touch "$D/in.$$"; ls "$D" | grep -c "^in\\." > "$D/seen.$$"; sleep 0.3; '
                   'rm "$D/in.$$"')
         env = dict(os.environ, D=d)
-        procs = [subprocess.Popen([CTL, "--server", self.addr, "sem", "pool", "-n", "2",
-                                   "--timeout", "60", "--", "sh", "-c", script],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)
-                 for _ in range(6)]
-        self.procs += procs
-        results = [p.communicate(timeout=60) for p in procs]
-        self.assertEqual([p.returncode for p in procs], [0] * 6, results)
+        self.run_at_once(6, ["sem", "pool", "-n", "2", "--timeout", "60", "--", "sh", "-c",
+                             script], env)
         seen = []
         for name in os.listdir(d):
             if name.startswith("seen."):
