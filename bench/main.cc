@@ -74,7 +74,9 @@ class Conn {
     socket_.set_option(tcp::no_delay(true));
   }
 
-  awaitable<void> Send(const std::string& data) {
+  // Coroutines take strings by value: a reference parameter would outlive nothing
+  // the caller promised to keep.
+  awaitable<void> Send(std::string data) {
     co_await asio::async_write(socket_, asio::buffer(data), use_awaitable);
   }
 
@@ -87,9 +89,10 @@ class Conn {
     co_return line;
   }
 
-  awaitable<std::string> Request(const std::string& data) {
-    co_await Send(data);
-    co_return co_await ReadLine();
+  awaitable<std::string> Request(std::string data) {
+    co_await Send(std::move(data));
+    std::string reply = co_await ReadLine();
+    co_return reply;
   }
 
   /// Everything up to and including `delimiter`.
@@ -127,7 +130,7 @@ class Conn {
   }
 
   /// One HTTP/1.1 keep-alive request; returns the response body.
-  awaitable<std::string> Http(const std::string& path, const std::string& body) {
+  awaitable<std::string> Http(std::string path, std::string body) {
     std::string request = "POST " + path + " HTTP/1.1\r\nHost: bench\r\n"
                           "Content-Type: application/json\r\nContent-Length: " +
                           std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -137,7 +140,8 @@ class Conn {
     if (head.rfind("HTTP/1.1 200", 0) != 0 || at == std::string::npos) {
       throw std::runtime_error("HTTP error: " + head.substr(0, head.find('\r')));
     }
-    co_return co_await ReadExactly(std::stoul(head.substr(at + 16)));
+    std::string content = co_await ReadExactly(std::stoul(head.substr(at + 16)));
+    co_return content;
   }
 
  private:
@@ -177,7 +181,8 @@ awaitable<void> LockWorker(Conn& c, std::string key, std::string flavour, int li
       const std::string granted = co_await c.Request(acquire);
       token = TokenOf(granted);
     }
-    std::string released = co_await c.Request(release_prefix + token + "\n");
+    std::string release = release_prefix + token + "\n";
+    std::string released = co_await c.Request(std::move(release));
     if (released != "ok") throw std::runtime_error("release failed: " + released);
     auto t1 = Clock::now();
     if (run.Measuring(t0)) stats.Add(t1 - t0);
@@ -200,7 +205,8 @@ awaitable<void> HttpLockWorker(Conn& c, std::string key, Run& run, LatencyStats&
     auto t0 = Clock::now();
     const std::string body = co_await c.Http(base + "/acquire", R"({"timeout_s":30})");
     std::string token = JsonToken(body);
-    co_await c.Http(base + "/release", R"({"token":")" + token + R"("})");
+    std::string release = R"({"token":")" + token + R"("})";
+    co_await c.Http(base + "/release", std::move(release));
     if (run.Measuring(t0)) stats.Add(Clock::now() - t0);
     ++done;
     ++run.ops;
@@ -430,7 +436,8 @@ int RunBench(const Options& o) {
         if (i < o.subscribers) {
           co_await Subscriber(c, run, stats[i], deliveries);
         } else {
-          co_await asio::steady_timer(io, std::chrono::milliseconds(200)).async_wait(use_awaitable);
+          asio::steady_timer settle(io, std::chrono::milliseconds(200));  // subscribers first
+          co_await settle.async_wait(use_awaitable);
           co_await Publisher(c, o.in_flight, run);
           run.stopping = true;
           if (i == n - 1) io.stop();  // subscribers block in reads; end the run here
@@ -453,6 +460,8 @@ int RunBench(const Options& o) {
 
   // Progress line on stderr once a second.
   long last_ops = 0;
+  constexpr int kStallLimitSeconds = 10;
+  int stalled_for = 0;
   std::function<void()> tick = [&] {
     ticker.expires_after(std::chrono::seconds(1));
     ticker.async_wait([&](boost::system::error_code ec) {
@@ -460,6 +469,16 @@ int RunBench(const Options& o) {
       if (o.progress) {
         std::fprintf(stderr, "\r%s: %ld ops/s (%s)   ", o.mode.c_str(), run.ops - last_ops,
                      Clock::now() < run.measure_from ? "warm-up" : "measuring");
+      }
+      // A run where nothing completes for kStallLimit is stuck (a server that stopped
+      // answering): fail loudly instead of waiting forever.
+      stalled_for = run.ops == last_ops ? stalled_for + 1 : 0;
+      if (stalled_for >= kStallLimitSeconds) {
+        failure = std::make_exception_ptr(std::runtime_error(
+            "no operation completed for " + std::to_string(kStallLimitSeconds) + " s"));
+        run.stopping = true;
+        io.stop();
+        return;
       }
       last_ops = run.ops;
       tick();

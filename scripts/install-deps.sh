@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev libspdlog-dev libcli11-dev
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
 )
 if [ "${1:-}" = "--test" ]; then
   PACKAGES+=(
