@@ -17,11 +17,9 @@
 #include <vector>
 
 #include "dflockd/client/sharding.h"
-#include "dflockd/v1/dflockd.grpc.pb.h"
+#include "grpc_lock.h"
 #include "latency_stats.h"
 #include "redis_lock.h"
-#include <grpcpp/grpcpp.h>
-#include <thread>
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -35,7 +33,7 @@ namespace {
 struct Options {
   std::string mode = "lock";
   std::string transport = "native";  ///< native | http | grpc (lock mode)
-  int grpc_channels = 0;              ///< 0: one channel (connection) per worker
+  int grpc_channels = 1;  ///< gRPC: channels (TCP connections) the workers share
   std::string target = "dflockd";    ///< dflockd | redis (lock mode)
   std::string server = "127.0.0.1:6388";
   std::vector<std::string> servers;  ///< several: keys are sharded by CRC-32, like the clients
@@ -233,33 +231,6 @@ awaitable<void> RedisLockWorker(Conn& c, std::string key, Run& run, LatencyStats
   }
 }
 
-/// lock mode over gRPC: a thread per worker with the blocking stub (gRPC's own
-/// threads do the I/O, so the event loop above is not involved).
-void GrpcLockWorker(std::shared_ptr<grpc::Channel> channel, std::string key, Run& run,
-                    LatencyStats& stats) {
-  auto stub = dflockd::v1::Dflockd::NewStub(channel);
-  dflockd::v1::AcquireRequest acquire;
-  acquire.mutable_resource()->set_key(key);
-  acquire.set_timeout_s(30);
-  long done = 0;
-  while (!run.Done(done)) {
-    auto t0 = Clock::now();
-    grpc::ClientContext ctx1;
-    dflockd::v1::AcquireResponse granted;
-    grpc::Status s = stub->Acquire(&ctx1, acquire, &granted);
-    if (!s.ok()) throw std::runtime_error("gRPC acquire: " + s.error_message());
-    grpc::ClientContext ctx2;
-    dflockd::v1::ReleaseRequest release;
-    release.mutable_resource()->set_key(key);
-    release.set_token(granted.grant().token());
-    dflockd::v1::ReleaseResponse released;
-    s = stub->Release(&ctx2, release, &released);
-    if (!s.ok()) throw std::runtime_error("gRPC release: " + s.error_message());
-    if (run.Measuring(t0)) stats.Add(Clock::now() - t0);
-    ++done;
-  }
-}
-
 awaitable<void> Subscriber(Conn& c, Run& run, LatencyStats& stats, long& deliveries) {
   // co_await stays a statement or an initializer: GCC 12 miscompiles it in conditions.
   const std::string subscribed = co_await c.Request("listen\nbench.>\n\n");
@@ -382,37 +353,18 @@ int RunBench(const Options& o) {
   }
 
   if (o.transport == "grpc") {
-    // Threads with blocking stubs; results are merged below like the others.
     if (!o.servers.empty()) {
       std::cerr << "dflockd-bench: --servers is not supported with --transport grpc\n";
       return 1;
     }
-    // Each channel gets its own subchannel pool, hence its own TCP connection:
-    // by default one per worker, like the other transports.
-    const int channel_count = o.grpc_channels > 0 ? o.grpc_channels : o.workers;
-    std::vector<std::shared_ptr<grpc::Channel>> channels;
-    for (int i = 0; i < channel_count; ++i) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      channels.push_back(
-          grpc::CreateCustomChannel(o.server, grpc::InsecureChannelCredentials(), args));
-    }
-    stats.resize(o.workers);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < o.workers; ++i) {
-      threads.emplace_back([&, i] {
-        try {
-          GrpcLockWorker(channels[static_cast<std::size_t>(i % channel_count)],
-                         "bench-" + std::to_string(i), run, stats[i]);
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "dflockd-bench: %s\n", e.what());
-          run.stopping = true;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    LatencyStats all;
-    for (auto& s : stats) all.Merge(s);
+    dflockd::bench::GrpcLockPlan plan;
+    plan.server = o.server;
+    plan.workers = o.workers;
+    plan.channels = o.grpc_channels;
+    plan.measure_from = run.measure_from;
+    plan.stop_at = run.stop_at;
+    plan.rounds = o.rounds;
+    LatencyStats all = dflockd::bench::RunGrpcLock(plan);
     Report(o, "lock (grpc) w=" + std::to_string(o.workers), all,
            std::chrono::duration<double>(run.stop_at - run.measure_from).count());
     return 0;
@@ -536,7 +488,9 @@ int main(int argc, char** argv) {
                  "several host:port (comma-separated); keys are sharded by CRC-32 like the clients")
       ->delimiter(',');
   app.add_option("--grpc-channels", o.grpc_channels,
-                 "gRPC: connections shared by the workers (default: one per worker)");
+                 "gRPC: connections the workers share (default 1: one channel, as gRPC "
+                 "clients are meant to be used; N = workers gives each its own)")
+      ->check(CLI::Range(1, 100000));
   app.add_option("--transport", o.transport, "native | http | grpc (lock mode)")
       ->check(CLI::IsMember({"native", "http", "grpc"}))
       ->capture_default_str();
