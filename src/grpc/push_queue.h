@@ -33,6 +33,20 @@ class PushQueue {
     return true;
   }
 
+  /// The whole reaction to OnWriteDone(ok): start the next queued write, or finish
+  /// the stream once the queue has drained, or (a broken stream) finish with any
+  /// status that was waiting.
+  template <typename StartWrite, typename FinishStream>
+  void AfterWrite(bool ok, StartWrite start_write, FinishStream finish) {
+    if (!ok) {
+      if (auto pending = Close()) finish(*pending);
+      return;  // OnCancel follows
+    }
+    auto next = WriteDone();
+    if (next.write != nullptr) start_write(next.write);
+    if (next.finish) finish(*next.finish);
+  }
+
   /// What to do after OnWriteDone(true): write `write`, or finish with `finish`, or
   /// nothing (both empty).
   struct Next {

@@ -86,13 +86,9 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) {
-      if (auto pending = queue_.Close()) ServerBidiReactor::Finish(*pending);
-      return;
-    }
-    auto next = queue_.WriteDone();
-    if (next.write != nullptr) StartWrite(next.write);
-    if (next.finish) ServerBidiReactor::Finish(*next.finish);
+    queue_.AfterWrite(
+        ok, [this](Response* m) { StartWrite(m); },
+        [this](const ::grpc::Status& s) { ServerBidiReactor::Finish(s); });
   }
 
   void OnCancel() override {

@@ -56,13 +56,9 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
 
   // gRPC reactions.
   void OnWriteDone(bool ok) override {
-    if (!ok) {
-      if (auto pending = queue_.Close()) ServerWriteReactor::Finish(*pending);
-      return;  // the stream is broken; OnCancel follows
-    }
-    auto next = queue_.WriteDone();
-    if (next.write != nullptr) StartWrite(next.write);
-    if (next.finish) ServerWriteReactor::Finish(*next.finish);
+    queue_.AfterWrite(
+        ok, [this](v1::Signal* m) { StartWrite(m); },
+        [this](const ::grpc::Status& s) { ServerWriteReactor::Finish(s); });
   }
 
   void OnCancel() override {
