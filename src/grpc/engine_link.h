@@ -31,4 +31,13 @@ struct EngineLink {
   metrics::Registry* metrics = nullptr;
 };
 
+/// Engine thread only: closes a stream's engine session (releasing what it held)
+/// and counts the connection closed; a no-op once `session` is 0.
+inline void CloseEngineSession(EngineLink& link, core::SessionId& session) {
+  if (session == 0) return;
+  link.executor.CloseSession(session);
+  if (link.metrics != nullptr) link.metrics->ConnectionClosed(metrics::Transport::kGrpc);
+  session = 0;
+}
+
 }  // namespace dflockd::grpc_api

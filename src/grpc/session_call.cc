@@ -172,11 +172,7 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
                      bool drain = false) {
     if (state.finished) return;
     state.finished = true;
-    if (state.session != 0) {
-      link.executor.CloseSession(state.session);
-      if (link.metrics != nullptr) link.metrics->ConnectionClosed(metrics::Transport::kGrpc);
-    }
-    state.session = 0;
+    CloseEngineSession(link, state.session);
     SessionCall* self = state.reactor;
     if (!drain) {
       self->queue_.Close();

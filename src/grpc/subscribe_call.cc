@@ -78,11 +78,7 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
   static void Finish(State& state, EngineLink& link, const ::grpc::Status& status) {
     if (state.finished) return;
     state.finished = true;
-    if (state.session != 0) {
-      link.executor.CloseSession(state.session);
-      if (link.metrics != nullptr) link.metrics->ConnectionClosed(metrics::Transport::kGrpc);
-    }
-    state.session = 0;
+    CloseEngineSession(link, state.session);
     // Signals already queued are dropped: the stream ends for an error or a cancel.
     state.reactor->queue_.Close();
     state.reactor->ServerWriteReactor::Finish(status);
