@@ -51,6 +51,9 @@ class CtlCase(unittest.TestCase):
                 proc.kill()
             proc.communicate()
         self.tmp.cleanup()
+        if self.server.proc.returncode == -9:  # killed on purpose by the test
+            self.server.stop()
+            return
         problem = self.server.stop_cleanly()
         self.assertIsNone(problem, problem)
 
@@ -144,6 +147,17 @@ class LockCommand(CtlCase):
         proc.communicate(timeout=10)
         self.assertEqual(proc.returncode, 128 + signal.SIGTERM)
         self.assertTrue(self.wait_until(lambda: key not in held_keys(self.server), 5))
+
+    def test_a_lost_lock_stops_the_command_with_status_4(self):
+        key = unique()
+        proc = self.spawn("lock", key, "--lease", "2", "--", "sleep", "30")
+        self.procs.append(proc)
+        self.assertTrue(self.wait_until(lambda: key in held_keys(self.server)))
+        self.server.proc.kill()  # the server vanishes: the next renewal fails
+        self.server.proc.wait()
+        _, err = proc.communicate(timeout=15)
+        self.assertEqual(proc.returncode, 4, err)
+        self.assertIn("lost", err)
 
     def test_bad_keys_are_refused_before_connecting(self):
         r = self.ctl("lock", "bad key\nx", "--", "true")
