@@ -1,8 +1,11 @@
-// dflockd-bench: closed-loop load generator for dflockd's native protocol.
+// dflockd-bench: closed-loop load generator for dflockd (native, HTTP, gRPC) and for
+// Redis's lock pattern.
 //
-// Each worker owns one connection and runs one operation at a time, so the
-// measured latency is what a client sees. Everything runs on one thread (the
-// server under test usually shares the machine).
+// Each worker runs one operation at a time, so the measured latency is what a client
+// sees. Everything runs on one thread (the server under test usually shares the
+// machine). This file holds the options, the run (phases, progress line, stall
+// watchdog) and the report; the workers are in workers.cc and grpc_lock.cc, the
+// connection in bench_conn.h.
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -17,16 +20,12 @@
 #include <vector>
 
 #include "dflockd/client/sharding.h"
+#include "bench_conn.h"
 #include "grpc_lock.h"
 #include "latency_stats.h"
-#include "redis_lock.h"
+#include "workers.h"
 
-namespace asio = boost::asio;
-using asio::awaitable;
-using asio::use_awaitable;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-using dflockd::bench::LatencyStats;
+using namespace dflockd::bench;  // Run, Conn, the workers, LatencyStats
 
 namespace {
 
@@ -49,221 +48,6 @@ struct Options {
   bool json = false;
   bool progress = true;
 };
-
-/// Shared run state: phases and counters (one thread, no atomics needed).
-struct Run {
-  Clock::time_point measure_from;
-  Clock::time_point stop_at;
-  long rounds = 0;
-  long ops = 0;  ///< completed operations, for the progress line
-  std::atomic<bool> stopping{false};  ///< atomic: gRPC mode runs workers on threads
-  bool Measuring(Clock::time_point t) const { return t >= measure_from; }
-  bool Done(long done_rounds) const {
-    return stopping || (rounds > 0 ? done_rounds >= rounds : Clock::now() >= stop_at);
-  }
-};
-
-class Conn {
- public:
-  explicit Conn(asio::io_context& io) : socket_(io) {}
-
-  awaitable<void> Connect(const tcp::endpoint& endpoint) {
-    co_await socket_.async_connect(endpoint, use_awaitable);
-    socket_.set_option(tcp::no_delay(true));
-  }
-
-  // Coroutines take strings by value: a reference parameter would outlive nothing
-  // the caller promised to keep.
-  awaitable<void> Send(std::string data) {
-    co_await asio::async_write(socket_, asio::buffer(data), use_awaitable);
-  }
-
-  /// The next line, without its newline.
-  awaitable<std::string> ReadLine() {
-    std::size_t n = co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer_), '\n',
-                                                    use_awaitable);
-    std::string line = buffer_.substr(0, n - 1);
-    buffer_.erase(0, n);
-    co_return line;
-  }
-
-  awaitable<std::string> Request(std::string data) {
-    co_await Send(std::move(data));
-    std::string reply = co_await ReadLine();
-    co_return reply;
-  }
-
-  /// Everything up to and including `delimiter`.
-  awaitable<std::string> ReadUntil(std::string_view delimiter) {
-    std::size_t n = co_await asio::async_read_until(socket_, asio::dynamic_buffer(buffer_),
-                                                    std::string(delimiter), use_awaitable);
-    std::string out = buffer_.substr(0, n);
-    buffer_.erase(0, n);
-    co_return out;
-  }
-
-  awaitable<std::string> ReadExactly(std::size_t n) {
-    if (buffer_.size() < n) {
-      co_await asio::async_read(socket_, asio::dynamic_buffer(buffer_),
-                                asio::transfer_at_least(n - buffer_.size()), use_awaitable);
-    }
-    std::string out = buffer_.substr(0, n);
-    buffer_.erase(0, n);
-    co_return out;
-  }
-
-  /// One RESP reply (Redis).
-  awaitable<std::string> ReadResp() {
-    for (;;) {
-      std::size_t n = dflockd::bench::RespReplyLength(buffer_);
-      if (n != 0) {
-        std::string out = buffer_.substr(0, n);
-        buffer_.erase(0, n);
-        co_return out;
-      }
-      char chunk[4096];
-      std::size_t got = co_await socket_.async_read_some(asio::buffer(chunk), use_awaitable);
-      buffer_.append(chunk, got);
-    }
-  }
-
-  /// One HTTP/1.1 keep-alive request; returns the response body.
-  awaitable<std::string> Http(std::string path, std::string body) {
-    std::string request = "POST " + path + " HTTP/1.1\r\nHost: bench\r\n"
-                          "Content-Type: application/json\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n" + body;
-    co_await Send(request);
-    std::string head = co_await ReadUntil("\r\n\r\n");
-    auto at = head.find("Content-Length: ");
-    if (head.rfind("HTTP/1.1 200", 0) != 0 || at == std::string::npos) {
-      throw std::runtime_error("HTTP error: " + head.substr(0, head.find('\r')));
-    }
-    std::string content = co_await ReadExactly(std::stoul(head.substr(at + 16)));
-    co_return content;
-  }
-
- private:
-  tcp::socket socket_;
-  std::string buffer_;
-};
-
-std::string TokenOf(const std::string& line) {
-  // "ok <token> <lease>" / "acquired <token> <lease>"
-  auto a = line.find(' ');
-  auto b = line.find(' ', a + 1);
-  if (a == std::string::npos || b == std::string::npos) {
-    throw std::runtime_error("unexpected reply: " + line);
-  }
-  return line.substr(a + 1, b - a - 1);
-}
-
-/// acquire + release on `key` (a lock, or a semaphore of `limit`), or the two-phase
-/// enqueue + wait + release.
-awaitable<void> LockWorker(Conn& c, std::string key, std::string flavour, int limit, Run& run,
-                           LatencyStats& stats) {
-  const bool sem = flavour == "semaphore";
-  const std::string acquire = sem ? "sl\n" + key + "\n30 " + std::to_string(limit) + "\n"
-                                  : "l\n" + key + "\n30\n";
-  const std::string release_prefix = (sem ? "sr\n" : "r\n") + key + "\n";
-  const std::string enqueue = "e\n" + key + "\n\n";
-  const std::string wait = "w\n" + key + "\n30\n";
-  long done = 0;
-  while (!run.Done(done)) {
-    auto t0 = Clock::now();
-    std::string token;
-    if (flavour == "two-phase") {
-      std::string first = co_await c.Request(enqueue);
-      std::string granted = co_await c.Request(wait);
-      token = TokenOf(first.rfind("acquired", 0) == 0 ? first : granted);
-    } else {
-      const std::string granted = co_await c.Request(acquire);
-      token = TokenOf(granted);
-    }
-    std::string release = release_prefix + token + "\n";
-    std::string released = co_await c.Request(std::move(release));
-    if (released != "ok") throw std::runtime_error("release failed: " + released);
-    auto t1 = Clock::now();
-    if (run.Measuring(t0)) stats.Add(t1 - t0);
-    ++done;
-    ++run.ops;
-  }
-}
-
-std::string JsonToken(const std::string& body) {
-  auto at = body.find("\"token\":\"");
-  if (at == std::string::npos) throw std::runtime_error("no token in " + body);
-  return body.substr(at + 9, 32);
-}
-
-/// lock mode over HTTP: POST acquire + POST release on a key per worker.
-awaitable<void> HttpLockWorker(Conn& c, std::string key, Run& run, LatencyStats& stats) {
-  const std::string base = "/v1/locks/" + key;
-  long done = 0;
-  while (!run.Done(done)) {
-    auto t0 = Clock::now();
-    const std::string body = co_await c.Http(base + "/acquire", R"({"timeout_s":30})");
-    std::string token = JsonToken(body);
-    std::string release = R"({"token":")" + token + R"("})";
-    co_await c.Http(base + "/release", std::move(release));
-    if (run.Measuring(t0)) stats.Add(Clock::now() - t0);
-    ++done;
-    ++run.ops;
-  }
-}
-
-/// lock mode against Redis: SET NX PX + compare-and-delete script.
-awaitable<void> RedisLockWorker(Conn& c, std::string key, Run& run, LatencyStats& stats) {
-  long done = 0;
-  char token[33];
-  while (!run.Done(done)) {
-    std::snprintf(token, sizeof token, "%016lx%016lx", static_cast<unsigned long>(done),
-                  static_cast<unsigned long>(Clock::now().time_since_epoch().count()));
-    auto t0 = Clock::now();
-    co_await c.Send(dflockd::bench::RedisAcquire(key, token, 30000));
-    std::string set = co_await c.ReadResp();
-    if (set != "+OK\r\n") throw std::runtime_error("SET NX failed: " + set);
-    co_await c.Send(dflockd::bench::RedisRelease(key, token));
-    std::string del = co_await c.ReadResp();
-    if (del != ":1\r\n") throw std::runtime_error("release failed: " + del);
-    if (run.Measuring(t0)) stats.Add(Clock::now() - t0);
-    ++done;
-    ++run.ops;
-  }
-}
-
-awaitable<void> Subscriber(Conn& c, Run& run, LatencyStats& stats, long& deliveries) {
-  // co_await stays a statement or an initializer: GCC 12 miscompiles it in conditions.
-  const std::string subscribed = co_await c.Request("listen\nbench.>\n\n");
-  if (subscribed != "ok") throw std::runtime_error("listen failed");
-  for (;;) {
-    std::string line = co_await c.ReadLine();
-    if (line.rfind("sig ", 0) != 0) continue;
-    auto space = line.find(' ', 4);
-    long long sent_ns = std::stoll(line.substr(space + 1));
-    auto now = Clock::now();
-    if (run.Measuring(Clock::time_point(std::chrono::nanoseconds(sent_ns)))) {
-      stats.Add(now - Clock::time_point(std::chrono::nanoseconds(sent_ns)));
-      ++deliveries;
-    }
-    ++run.ops;
-    if (run.stopping) co_return;
-  }
-}
-
-awaitable<void> Publisher(Conn& c, int in_flight, Run& run) {
-  long done = 0;
-  while (!run.Done(done)) {
-    std::string batch;
-    for (int i = 0; i < in_flight; ++i) {
-      batch += "signal\nbench.load\n";
-      batch += std::to_string(Clock::now().time_since_epoch().count());
-      batch += '\n';
-    }
-    co_await c.Send(batch);
-    for (int i = 0; i < in_flight; ++i) co_await c.ReadLine();
-    ++done;
-  }
-}
 
 long RssKiB(int pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
