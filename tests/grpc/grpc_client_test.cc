@@ -4,6 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <functional>
 #include <thread>
 
 #include "dflockd/v1/dflockd.grpc.pb.h"
@@ -88,6 +90,29 @@ class GrpcClient : public ::testing::Test {
     return resp;
   }
 
+  /// Polls until `condition` holds (at most 5 s): the server acts on cancels and
+  /// subscriptions asynchronously, and a sanitized server is slow.
+  static bool Eventually(const std::function<bool()>& condition) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+
+  std::uint32_t WaitersOn(std::size_t lock_index) {
+    auto stats = Stats();
+    return stats.locks_size() > static_cast<int>(lock_index) ? stats.locks(lock_index).waiters() : 0;
+  }
+
+  std::uint64_t Listeners() {
+    std::uint64_t total = 0;
+    const auto stats = Stats();  // (a range over a temporary's member would dangle)
+    for (const auto& channel : stats.signal_channels()) total += channel.listeners();
+    return total;
+  }
+
   std::unique_ptr<ServerProcess> server_;
   std::shared_ptr<::grpc::Channel> channel_;
   std::unique_ptr<v1::Dflockd::Stub> stub_;
@@ -161,8 +186,7 @@ TEST_F(GrpcClient, DeadlineExceededWithdrawsTheWaiter) {
   ASSERT_TRUE(Acquire(Lock("k"), 0, &holder).ok());
   EXPECT_EQ(Acquire(Lock("k"), 30, nullptr, 0, std::chrono::milliseconds(300)).error_code(),
             StatusCode::DEADLINE_EXCEEDED);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(Stats().locks(0).waiters(), 0u);
+  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 0; }));
   ASSERT_TRUE(Release(Lock("k"), holder.token()).ok());
   EXPECT_TRUE(Acquire(Lock("k"), 0).ok());  // nobody was granted behind our back
 }
@@ -181,8 +205,7 @@ TEST_F(GrpcClient, CancelWithdrawsTheWaiter) {
   });
   EXPECT_EQ(stub_->Acquire(&ctx, req, &resp).error_code(), StatusCode::CANCELLED);
   canceller.join();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(Stats().locks(0).waiters(), 0u);
+  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 0; }));
   ASSERT_TRUE(Release(Lock("k"), holder.token()).ok());
   EXPECT_TRUE(Acquire(Lock("k"), 0).ok());
 }
@@ -200,7 +223,7 @@ TEST_F(GrpcClient, SubscribeAndPublish) {
   auto* s = sub.add_subscriptions();
   s->set_pattern("events.>");
   auto reader = stub_->Subscribe(&sub_ctx, sub);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(Eventually([&] { return Listeners() == 1; }));
   ClientContext ctx;
   v1::PublishRequest pub;
   pub.set_channel("events.user.login");
@@ -274,8 +297,7 @@ TEST_F(GrpcClient, SessionCancelReleasesHoldsAndWaiters) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   ctx.TryCancel();
   stream->Finish();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_TRUE(Acquire(Lock("held"), 0).ok());
+  EXPECT_TRUE(Acquire(Lock("held"), 5).ok());  // granted once the session's hold goes
   ASSERT_TRUE(Release(Lock("w"), holder.token()).ok());
   EXPECT_TRUE(Acquire(Lock("w"), 0).ok());  // the cancelled session's waiter is gone
 }
@@ -355,7 +377,7 @@ TEST_F(GrpcLimits, ResourceExhausted) {
   ASSERT_TRUE(Acquire(Lock("a"), 0, &g).ok());
   EXPECT_EQ(Acquire(Lock("b"), 0).error_code(), StatusCode::RESOURCE_EXHAUSTED);
   std::thread waiter([&] { Acquire(Lock("a"), 2); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 1; }));
   EXPECT_EQ(Acquire(Lock("a"), 2).error_code(), StatusCode::RESOURCE_EXHAUSTED);
   waiter.join();
 }
