@@ -270,6 +270,47 @@ class Sharding(unittest.TestCase):
                 s.stop()
 
 
+    def test_signals_reach_a_listener_on_every_shard_once(self):
+        servers = [Server().start() for _ in range(2)]
+        try:
+            args = [CTL]
+            for s in servers:
+                args += ["--server", "127.0.0.1:%d" % s.port]
+            # Two channels that crc32 sends to different servers.
+            channels = {}
+            for i in range(100):
+                channels.setdefault(zlib.crc32(("ch.%d" % i).encode()) % 2, "ch.%d" % i)
+            self.assertEqual(len(channels), 2)
+            listener = subprocess.Popen(args + ["listen", "ch.*", "--count", "4"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                def subscribed(server):
+                    with server.conn() as c:
+                        c.send("stats")
+                        body = json.loads(c.reply().split(" ", 1)[1])
+                    return sum(ch["listeners"] for ch in body["signal_channels"]) == 1
+                deadline = time.monotonic() + 10
+                while not all(subscribed(s) for s in servers) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                for shard in (0, 1):
+                    r = subprocess.run(args + ["emit", channels[shard], "p%d" % shard],
+                                       capture_output=True, text=True, timeout=30)
+                    self.assertEqual(r.stdout.strip(), "1", r.stderr)
+                    with servers[shard].conn() as c:  # it went to the channel's shard
+                        self.assertEqual(c.req("signal", channels[shard], "direct"), "ok 1")
+                out, err = listener.communicate(timeout=15)
+            finally:
+                if listener.poll() is None:
+                    listener.kill()
+                    listener.communicate()
+            self.assertEqual(sorted(out.splitlines()),
+                             sorted(["%s p0" % channels[0], "%s p1" % channels[1],
+                                     "%s direct" % channels[0], "%s direct" % channels[1]]),
+                             err)
+        finally:
+            for s in servers:
+                s.stop()
+
 if __name__ == "__main__":
     if not CTL:
         sys.exit("usage: test_dflockctl.py PATH_TO_DFLOCKCTL (with DFLOCKD_BIN set)")

@@ -28,7 +28,9 @@ EXAMPLES
 SHARDING
   With several --server options, a lock key goes to server
   crc32(key) % count, exactly as the Python, Go and C++ clients route it.
-  stats, ping, emit and listen talk to every server given.
+  emit sends a channel to its shard the same way (crc32(channel) % count);
+  listen subscribes on every server, so each signal arrives once.
+  stats and ping ask every server.
 
 ENVIRONMENT
   DFLOCKCTL_SERVERS          servers, comma-separated (default 127.0.0.1:6388)

@@ -13,18 +13,18 @@
 #include "dflockd/client/async_signal.h"
 #include "dflockd/client/connection.h"
 #include "dflockd/client/errors.h"
+#include "dflockd/client/sharding.h"
 
 namespace dflockctl {
 namespace asio = boost::asio;
 
 int Emit(const GlobalOptions& global, const std::string& channel, const std::string& payload) {
-  auto options = ConnectOptionsFrom(global);
-  std::int64_t delivered = 0;
-  for (const auto& server : Servers(global)) {
-    dflockd::Connection connection(server, options);
-    delivered += dflockd::sig_emit(connection, channel, payload);
-  }
-  std::cout << delivered << '\n';
+  // A channel lives on one shard, chosen like a lock key; `listen` subscribes on
+  // every server, so each signal reaches each listener once.
+  const auto servers = Servers(global);
+  const auto& server = servers[dflockd::stable_hash_shard(channel, servers.size())];
+  dflockd::Connection connection(server, ConnectOptionsFrom(global));
+  std::cout << dflockd::sig_emit(connection, channel, payload) << '\n';
   return kOk;
 }
 
