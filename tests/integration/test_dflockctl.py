@@ -22,20 +22,37 @@ CTL = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.environ.get(
 
 
 def held_keys(server):
-    """Keys the server reports as held (locks), from a raw `stats` request."""
-    with server.conn() as c:
-        c.send("stats")
-        reply = c.reply()
-    body = json.loads(reply.split(" ", 1)[1])
-    return {entry["key"] for entry in body["locks"]}
+    """Keys the server reports as held (locks)."""
+    return {entry["key"] for entry in server.stats()["locks"]}
 
 
 def known_keys(server):
     """Every lock key the server knows, held or idle."""
-    with server.conn() as c:
-        c.send("stats")
-        body = json.loads(c.reply().split(" ", 1)[1])
+    body = server.stats()
     return {e["key"] for e in body["locks"]} | {e["key"] for e in body["idle_locks"]}
+
+
+def listeners(server):
+    """Subscriptions the server counts, over all patterns."""
+    return sum(ch["listeners"] for ch in server.stats()["signal_channels"])
+
+
+def wait_until(condition, limit=10.0):
+    """Polls `condition` until it holds or `limit` seconds pass; returns the last value."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def ctl_for(servers):
+    """The dflockctl command line that shards over `servers`."""
+    args = [CTL]
+    for s in servers:
+        args += ["--server", "127.0.0.1:%d" % s.port]
+    return args
 
 
 class CtlCase(unittest.TestCase):
@@ -73,14 +90,6 @@ class CtlCase(unittest.TestCase):
         self.procs += procs
         results = [p.communicate(timeout=90) for p in procs]
         self.assertEqual([p.returncode for p in procs], [0] * count, results)
-
-    def wait_until(self, condition, limit=10.0):
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.02)
-        return condition()
 
 
 class LockCommand(CtlCase):
@@ -130,7 +139,7 @@ class LockCommand(CtlCase):
         # Renewal runs every max(1 s, lease x 0.5), as in the other clients.
         proc = self.spawn("lock", key, "--lease", "2", "--", "sleep", "5")
         self.procs.append(proc)
-        self.assertTrue(self.wait_until(lambda: key in held_keys(self.server)))
+        self.assertTrue(wait_until(lambda: key in held_keys(self.server)))
         time.sleep(4.2)  # two lease periods: only renewal keeps it
         with self.server.conn() as c:
             self.assertEqual(c.req("l", key, "0"), "timeout")
@@ -142,17 +151,17 @@ class LockCommand(CtlCase):
         key = unique()
         proc = self.spawn("lock", key, "--", "sleep", "30")
         self.procs.append(proc)
-        self.assertTrue(self.wait_until(lambda: key in held_keys(self.server)))
+        self.assertTrue(wait_until(lambda: key in held_keys(self.server)))
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
         self.assertEqual(proc.returncode, 128 + signal.SIGTERM)
-        self.assertTrue(self.wait_until(lambda: key not in held_keys(self.server), 5))
+        self.assertTrue(wait_until(lambda: key not in held_keys(self.server), 5))
 
     def test_a_lost_lock_stops_the_command_with_status_4(self):
         key = unique()
         proc = self.spawn("lock", key, "--lease", "2", "--", "sleep", "30")
         self.procs.append(proc)
-        self.assertTrue(self.wait_until(lambda: key in held_keys(self.server)))
+        self.assertTrue(wait_until(lambda: key in held_keys(self.server)))
         self.server.proc.kill()  # the server vanishes: the next renewal fails
         self.server.proc.wait()
         _, err = proc.communicate(timeout=15)
@@ -216,14 +225,8 @@ class Queries(CtlCase):
         listener = self.spawn("listen", "events.*", "--count", "2")
         grouped = self.spawn("listen", "events.>", "--group", "g", "--count", "1")
         self.procs += [listener, grouped]
-
-        def listeners():
-            with self.server.conn() as c:
-                c.send("stats")
-                body = json.loads(c.reply().split(" ", 1)[1])
-            return sum(ch["listeners"] for ch in body["signal_channels"])
-
-        self.assertTrue(self.wait_until(lambda: listeners() >= 2), "listeners never subscribed")
+        self.assertTrue(wait_until(lambda: listeners(self.server) >= 2),
+                        "listeners never subscribed")
         first = self.ctl("emit", "events.login", "alice smith")
         self.assertEqual(first.returncode, 0, first.stderr)
         self.assertEqual(first.stdout.strip(), "2")  # the plain listener and the group
@@ -253,9 +256,7 @@ class Sharding(unittest.TestCase):
     def test_keys_go_where_zlib_crc32_sends_them(self):
         servers = [Server().start() for _ in range(3)]
         try:
-            args = [CTL]
-            for s in servers:
-                args += ["--server", "127.0.0.1:%d" % s.port]
+            args = ctl_for(servers)
             keys = ["shard-%d" % i for i in range(24)] + ["user:42", "ünïcode-key"]
             for key in keys:  # (the test library reads bytes as latin-1)
                 r = subprocess.run(args + ["lock", key, "--", "true"], capture_output=True,
@@ -269,13 +270,10 @@ class Sharding(unittest.TestCase):
             for s in servers:
                 s.stop()
 
-
     def test_signals_reach_a_listener_on_every_shard_once(self):
         servers = [Server().start() for _ in range(2)]
         try:
-            args = [CTL]
-            for s in servers:
-                args += ["--server", "127.0.0.1:%d" % s.port]
+            args = ctl_for(servers)
             # Two channels that crc32 sends to different servers.
             channels = {}
             for i in range(100):
@@ -284,14 +282,7 @@ class Sharding(unittest.TestCase):
             listener = subprocess.Popen(args + ["listen", "ch.*", "--count", "4"],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
-                def subscribed(server):
-                    with server.conn() as c:
-                        c.send("stats")
-                        body = json.loads(c.reply().split(" ", 1)[1])
-                    return sum(ch["listeners"] for ch in body["signal_channels"]) == 1
-                deadline = time.monotonic() + 10
-                while not all(subscribed(s) for s in servers) and time.monotonic() < deadline:
-                    time.sleep(0.02)
+                self.assertTrue(wait_until(lambda: all(listeners(s) == 1 for s in servers)))
                 for shard in (0, 1):
                     r = subprocess.run(args + ["emit", channels[shard], "p%d" % shard],
                                        capture_output=True, text=True, timeout=30)
@@ -310,6 +301,7 @@ class Sharding(unittest.TestCase):
         finally:
             for s in servers:
                 s.stop()
+
 
 if __name__ == "__main__":
     if not CTL:

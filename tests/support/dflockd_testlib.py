@@ -2,6 +2,7 @@
 
 Only the Python standard library is used, so the suite runs anywhere python3 does.
 """
+import json
 import os
 import re
 import signal
@@ -226,6 +227,13 @@ class Server:
         c = Conn(self.host, self.port, **kw)
         self.conns.append(c)
         return c
+
+    def stats(self):
+        """The server's `stats` document, over a connection of its own."""
+        with Conn(self.host, self.port) as c:
+            reply = c.req("stats")
+        assert reply.startswith("ok "), "stats failed: %r" % reply
+        return json.loads(reply[3:])
 
     def output(self):
         self.log.seek(0)
