@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <thread>
 
 #include "dflockd/client.h"
+#include "support/eventually.h"
 #include "support/server_process.h"
 
 namespace dflockd::testing {
@@ -26,17 +26,6 @@ inline SignalOptions SignalOptionsFor(const ServerProcess& server) {
   SignalOptions options;
   options.server = AddressOf(server);
   return options;
-}
-
-/// Polls `condition` until it holds or `limit` passes.
-inline bool Eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
 }
 
 /// Waiters queued on a lock key, as the server reports them.

@@ -5,16 +5,18 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <functional>
 #include <thread>
 
 #include "dflockd/v1/dflockd.grpc.pb.h"
+#include "support/eventually.h"
 #include "support/server_process.h"
 
 namespace dflockd::testing {
 namespace {
 
 namespace v1 = ::dflockd::v1;
+/// How long the server may take to act on a cancel or a subscription.
+constexpr std::chrono::seconds kSettle{5};
 using ::grpc::ClientContext;
 using ::grpc::Status;
 using ::grpc::StatusCode;
@@ -88,17 +90,6 @@ class GrpcClient : public ::testing::Test {
     v1::StatsResponse resp;
     EXPECT_TRUE(stub_->Stats(&ctx, v1::StatsRequest(), &resp).ok());
     return resp;
-  }
-
-  /// Polls until `condition` holds (at most 5 s): the server acts on cancels and
-  /// subscriptions asynchronously, and a sanitized server is slow.
-  static bool Eventually(const std::function<bool()>& condition) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
   }
 
   std::uint32_t WaitersOn(std::size_t lock_index) {
@@ -186,7 +177,7 @@ TEST_F(GrpcClient, DeadlineExceededWithdrawsTheWaiter) {
   ASSERT_TRUE(Acquire(Lock("k"), 0, &holder).ok());
   EXPECT_EQ(Acquire(Lock("k"), 30, nullptr, 0, std::chrono::milliseconds(300)).error_code(),
             StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 0; }));
+  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 0; }, kSettle));
   ASSERT_TRUE(Release(Lock("k"), holder.token()).ok());
   EXPECT_TRUE(Acquire(Lock("k"), 0).ok());  // nobody was granted behind our back
 }
@@ -205,7 +196,7 @@ TEST_F(GrpcClient, CancelWithdrawsTheWaiter) {
   });
   EXPECT_EQ(stub_->Acquire(&ctx, req, &resp).error_code(), StatusCode::CANCELLED);
   canceller.join();
-  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 0; }));
+  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 0; }, kSettle));
   ASSERT_TRUE(Release(Lock("k"), holder.token()).ok());
   EXPECT_TRUE(Acquire(Lock("k"), 0).ok());
 }
@@ -223,7 +214,7 @@ TEST_F(GrpcClient, SubscribeAndPublish) {
   auto* s = sub.add_subscriptions();
   s->set_pattern("events.>");
   auto reader = stub_->Subscribe(&sub_ctx, sub);
-  ASSERT_TRUE(Eventually([&] { return Listeners() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return Listeners() == 1; }, kSettle));
   ClientContext ctx;
   v1::PublishRequest pub;
   pub.set_channel("events.user.login");
@@ -377,7 +368,7 @@ TEST_F(GrpcLimits, ResourceExhausted) {
   ASSERT_TRUE(Acquire(Lock("a"), 0, &g).ok());
   EXPECT_EQ(Acquire(Lock("b"), 0).error_code(), StatusCode::RESOURCE_EXHAUSTED);
   std::thread waiter([&] { Acquire(Lock("a"), 2); });
-  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 1; }));
+  EXPECT_TRUE(Eventually([&] { return WaitersOn(0) == 1; }, kSettle));
   EXPECT_EQ(Acquire(Lock("a"), 2).error_code(), StatusCode::RESOURCE_EXHAUSTED);
   waiter.join();
 }
