@@ -4,7 +4,6 @@
 
 #include <boost/asio.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -24,7 +23,7 @@ struct Run {
   Clock::time_point stop_at;
   long rounds = 0;
   long ops = 0;  ///< completed operations, for the progress line
-  std::atomic<bool> stopping{false};  ///< atomic: gRPC mode runs workers on threads
+  bool stopping = false;
   bool Measuring(Clock::time_point t) const { return t >= measure_from; }
   bool Done(long done_rounds) const {
     return stopping || (rounds > 0 ? done_rounds >= rounds : Clock::now() >= stop_at);

@@ -10,7 +10,6 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
