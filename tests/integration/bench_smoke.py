@@ -65,6 +65,19 @@ try:
             redis.wait()
 finally:
     problem = server.stop_cleanly()
+
+# A server that accepts and never answers: the run must fail, not hang.
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(16)
+r = subprocess.run([bench, "--server", "127.0.0.1:%d" % silent.getsockname()[1], "--mode", "lock",
+                    "--workers", "2", "--duration", "1", "--warmup", "0", "--no-progress"],
+                   capture_output=True, text=True, timeout=60)
+silent.close()
+if r.returncode == 0 or "no operation completed" not in r.stderr:
+    failures.append("stalled run: exit %d %s" % (r.returncode, r.stderr))
+print("stalled run:", r.stderr.strip())
+
 if problem:
     failures.append(problem)
 print("\n".join(failures))
