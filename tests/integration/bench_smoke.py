@@ -35,7 +35,9 @@ try:
         print(mode, r.stdout.strip())
     # lock mode over HTTP and gRPC, and against Redis's lock pattern.
     runs = [("http", ["--server", "127.0.0.1:%d" % server.http_port, "--transport", "http"]),
-            ("grpc", ["--server", "127.0.0.1:%d" % server.grpc_port, "--transport", "grpc"])]
+            ("grpc", ["--server", "127.0.0.1:%d" % server.grpc_port, "--transport", "grpc"]),
+            ("grpc, 2 channels", ["--server", "127.0.0.1:%d" % server.grpc_port,
+                                  "--transport", "grpc", "--grpc-channels", "2"])]
     redis = None
     if shutil.which("redis-server"):
         redis_port = free_port()
