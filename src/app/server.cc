@@ -118,10 +118,18 @@ int RunServer(const Config& config) {
   std::unique_ptr<grpc_api::GrpcServer> grpc_server;
   if (config.grpc_port != 0) {
     auto post = [&io](std::function<void()> task) { asio::post(io, std::move(task)); };
-    grpc_api::EngineLink link{host, post, config.auth_token, config.signal_queue_size, &metrics};
-    grpc_server = std::make_unique<grpc_api::GrpcServer>(
-        std::move(link),
-        grpc_api::GrpcServerConfig{config.host, config.grpc_port, config.tls_cert, config.tls_key});
+    grpc_api::EngineLink link{host, post, config.auth_token, config.signal_queue_size, &metrics,
+                              std::make_shared<grpc_api::PeerConnections>(
+                                  config.max_connections, config.max_connections_per_ip)};
+    grpc_api::GrpcServerConfig grpc_config{config.host, config.grpc_port, config.tls_cert,
+                                           config.tls_key};
+    // The read timeout is the idle limit on every transport: a dead peer is found
+    // within it (ping at half, answer within the other half).
+    const auto read_timeout = std::chrono::milliseconds(std::chrono::seconds(config.read_timeout_s));
+    grpc_config.keepalive_time = std::max(read_timeout / 2, std::chrono::milliseconds(500));
+    grpc_config.keepalive_timeout = grpc_config.keepalive_time;
+    grpc_config.max_idle = read_timeout;
+    grpc_server = std::make_unique<grpc_api::GrpcServer>(std::move(link), grpc_config);
   }
 
   http::HttpContext http_context{host};
@@ -129,7 +137,8 @@ int RunServer(const Config& config) {
   http_context.max_push_queue = config.signal_queue_size;
   http_context.read_timeout = std::chrono::seconds(config.read_timeout_s);
   http_context.write_timeout = std::chrono::seconds(config.write_timeout_s);
-  http_context.max_connections = config.max_connections;
+  http_context.limiter = limits::ConnectionLimiter(config.max_connections,
+                                                   config.max_connections_per_ip);
   http_context.metrics = &metrics;
   http_context.render_metrics = [&] { return metrics.Render(engine); };
   http_context.draining = [&] { return engine.draining(); };
@@ -162,11 +171,36 @@ int RunServer(const Config& config) {
   // Shutdown (§4): stop accepting, cancel waits, answer new commands with
   // error_draining; stop when the last connection is gone or the timeout hits.
   asio::steady_timer shutdown_timer(io);
+  asio::steady_timer drain_poll(io);
   bool draining = false;
-  auto stop_if_drained = [&] {
-    if (draining && native_listener.registry().size() == 0) io.stop();
+  // Drained: no native connection, no REST request with the engine, no WebSocket,
+  // no gRPC call. (Idle HTTP keep-alive connections do not hold the drain.)
+  auto drained = [&] {
+    return native_listener.registry().size() == 0 && http_context.busy_requests == 0 &&
+           http_context.websockets == 0 && (!grpc_server || grpc_server->calls() == 0);
   };
-  native_listener.registry().OnEmpty(stop_if_drained);
+  std::function<void()> stop_if_drained = [&] {
+    if (!draining) return;
+    if (drained()) {
+      spdlog::info("drained: every connection has ended");
+      io.stop();
+      return;
+    }
+    drain_poll.expires_after(std::chrono::milliseconds(50));
+    drain_poll.async_wait([&](const boost::system::error_code& e) {
+      if (!e) stop_if_drained();
+    });
+  };
+  // SIGHUP would kill the process (its default action) without a drain. dflockd logs
+  // to stderr and reads its configuration once, so there is nothing to reload.
+  asio::signal_set hangup(io, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hangup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        spdlog::info("SIGHUP ignored: nothing to reload (logs go to stderr)");
+        hangup.async_wait(on_hangup);
+      };
+  hangup.async_wait(on_hangup);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signo) {
@@ -186,8 +220,10 @@ int RunServer(const Config& config) {
         shutdown_timer.expires_after(std::chrono::seconds(config.shutdown_timeout_s));
         shutdown_timer.async_wait([&](const boost::system::error_code& e) {
           if (e) return;
-          spdlog::warn("shutdown timeout: closing {} connection(s)",
-                       native_listener.registry().size());
+          spdlog::warn("shutdown timeout: closing {} native connection(s), {} WebSocket(s), "
+                       "{} gRPC call(s)",
+                       native_listener.registry().size(), http_context.websockets,
+                       grpc_server ? grpc_server->calls() : 0);
           native_listener.registry().AbortAll();
           io.stop();
         });
@@ -216,7 +252,9 @@ int RunServer(const Config& config) {
   native_listener.registry().AbortAll();
   host.Stop();
   signals.cancel();
+  hangup.cancel();
   shutdown_timer.cancel();
+  drain_poll.cancel();
   io.restart();
   io.poll();
   spdlog::info("dflockd stopped");

@@ -23,6 +23,10 @@ std::optional<std::int64_t> LeaseOf(std::int64_t lease) {
 
 }  // namespace
 
+bool KnownKind(const v1::Resource& r) {
+  return r.kind() == v1::KIND_LOCK || r.kind() == v1::KIND_SEMAPHORE;
+}
+
 core::Command ToCommand(const v1::AcquireRequest& r) {
   core::Acquire c;
   c.ns = NamespaceOf(r.resource());

@@ -9,6 +9,10 @@ namespace dflockd::grpc_api {
 
 namespace v1 = ::dflockd::v1;
 
+/// A Resource's kind is one this server knows (proto3 enums carry unknown values
+/// through; an unknown kind must not be taken for a lock).
+bool KnownKind(const v1::Resource& r);
+
 core::Command ToCommand(const v1::AcquireRequest& r);
 core::Command ToCommand(const v1::ReleaseRequest& r);
 core::Command ToCommand(const v1::RenewRequest& r);

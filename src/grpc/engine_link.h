@@ -12,9 +12,11 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/executor.h"
+#include "grpc/peer_connections.h"
 #include "metrics/registry.h"
 
 namespace dflockd::grpc_api {
@@ -29,6 +31,8 @@ struct EngineLink {
   std::size_t max_push_queue = 64;
   /// Optional; touched on the engine thread only.
   metrics::Registry* metrics = nullptr;
+  /// Connection caps and the count of calls in progress; optional.
+  std::shared_ptr<PeerConnections> peers;
 };
 
 /// Engine thread only: closes a stream's engine session (releasing what it held)

@@ -31,7 +31,8 @@ std::string ListenAddress(const std::string& host, std::uint16_t port) {
 }  // namespace
 
 struct GrpcServer::Impl {
-  explicit Impl(EngineLink link) : service(std::move(link)) {}
+  explicit Impl(EngineLink link) : peers(link.peers), service(std::move(link)) {}
+  std::shared_ptr<PeerConnections> peers;
   DflockdService service;
   std::unique_ptr<::grpc::Server> server;
 };
@@ -63,11 +64,23 @@ void GrpcServer::Start() {
   builder.RegisterService(&impl_->service);
   // One signal frame is at most 64 KiB; leave room for the envelope.
   builder.SetMaxReceiveMessageSize(256 * 1024);
+  // Dead peers: ping every connection, idle ones too, with no cap on pings sent
+  // without data (gRPC stops after 2 by default), and close idle connections.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(config_.keepalive_time.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             static_cast<int>(config_.keepalive_timeout.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, static_cast<int>(config_.max_idle.count()));
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || port_ == 0) throw std::runtime_error("cannot listen on " + address);
   SetServing(true);
   spdlog::info("gRPC listening on {}{}", ListenAddress(config_.host, static_cast<std::uint16_t>(port_)),
                config_.tls_cert_file.empty() ? "" : " (TLS)");
+}
+
+std::size_t GrpcServer::calls() const {
+  return impl_->peers != nullptr ? impl_->peers->calls() : 0;
 }
 
 void GrpcServer::SetServing(bool serving) {

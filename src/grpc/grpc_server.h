@@ -16,6 +16,13 @@ struct GrpcServerConfig {
   std::uint16_t port = 6390;
   std::string tls_cert_file;  ///< both set: TLS only
   std::string tls_key_file;
+  /// The server pings every connection this often and drops one whose ping is not
+  /// answered within `keepalive_timeout`, so a peer that vanished without FIN/RST
+  /// loses its Session (and holds) as a native one does at its read timeout.
+  std::chrono::milliseconds keepalive_time{11500};
+  std::chrono::milliseconds keepalive_timeout{11500};
+  /// A connection with no call for this long is closed (clients reconnect on demand).
+  std::chrono::milliseconds max_idle{23000};
 };
 
 class GrpcServer {
@@ -27,6 +34,8 @@ class GrpcServer {
   void Start();
   /// Health status reported by grpc.health.v1 (NOT_SERVING while draining).
   void SetServing(bool serving);
+  /// Calls in progress (Session and Subscribe streams included).
+  std::size_t calls() const;
   /// Stops accepting calls; cancels those still running at `deadline`. The engine
   /// thread must keep running meanwhile: cancelled calls finish through it.
   void Shutdown(std::chrono::system_clock::time_point deadline);

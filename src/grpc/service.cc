@@ -2,100 +2,151 @@
 
 #include <string_view>
 
+#include "auth/bearer.h"
 #include "auth/token_compare.h"
 #include "grpc/convert.h"
+#include "grpc/raw_message.h"
 #include "grpc/session_call.h"
+#include "grpc/status_map.h"
 #include "grpc/subscribe_call.h"
 #include "grpc/unary_call.h"
 
 namespace dflockd::grpc_api {
+namespace {
 
+using ::grpc::ByteBuffer;
 using ::grpc::CallbackServerContext;
 using ::grpc::ServerUnaryReactor;
 
+const ::grpc::Status kUnknownKind(::grpc::StatusCode::INVALID_ARGUMENT,
+                                  "unknown Resource.kind (KIND_LOCK or KIND_SEMAPHORE)");
+
+/// A stream reactor that only finishes (auth failure, malformed request, caps).
+template <typename Reactor>
+Reactor* RejectStream(const ::grpc::Status& status) {
+  class Rejected : public Reactor {
+   public:
+    explicit Rejected(const ::grpc::Status& s) { this->Finish(s); }
+    void OnDone() override { delete this; }
+  };
+  return new Rejected(status);
+}
+
+/// The command of a request that names a resource, or the error for its kind.
+template <typename Request>
+core::Result<core::Command> ResourceCommand(const Request& r) {
+  if (!KnownKind(r.resource())) return core::ErrorCode::kInvalid;
+  return ToCommand(r);
+}
+
+}  // namespace
+
 ::grpc::Status DflockdService::CheckAuth(const CallbackServerContext* context) const {
   if (link_.auth_token.empty()) return ::grpc::Status::OK;
-  constexpr std::string_view kBearer = "Bearer ";
   const auto& metadata = context->client_metadata();
   auto it = metadata.find("authorization");
   if (it != metadata.end()) {
-    std::string_view value(it->second.data(), it->second.size());
-    if (value.substr(0, kBearer.size()) == kBearer &&
-        auth::TokenMatches(value.substr(kBearer.size()), link_.auth_token)) {
-      return ::grpc::Status::OK;
-    }
+    auto token = auth::BearerToken(std::string_view(it->second.data(), it->second.size()));
+    if (token && auth::TokenMatches(*token, link_.auth_token)) return ::grpc::Status::OK;
   }
   return ::grpc::Status(::grpc::StatusCode::UNAUTHENTICATED,
                         "missing or wrong 'authorization: Bearer <token>' metadata");
 }
 
-ServerUnaryReactor* DflockdService::Acquire(CallbackServerContext* context,
-                                            const v1::AcquireRequest* request,
-                                            v1::AcquireResponse* response) {
-  if (auto s = CheckAuth(context); !s.ok()) return RejectUnaryCall(context, s);
-  return StartUnaryCall(link_, ToCommand(*request), [response](const core::Reply& reply) {
-    FillGrant(std::get<core::Granted>(reply), response->mutable_grant());
-  });
-}
-
-ServerUnaryReactor* DflockdService::Release(CallbackServerContext* context,
-                                            const v1::ReleaseRequest* request,
-                                            v1::ReleaseResponse*) {
-  if (auto s = CheckAuth(context); !s.ok()) return RejectUnaryCall(context, s);
-  return StartUnaryCall(link_, ToCommand(*request), [](const core::Reply&) {});
-}
-
-ServerUnaryReactor* DflockdService::Renew(CallbackServerContext* context,
-                                          const v1::RenewRequest* request,
-                                          v1::RenewResponse* response) {
-  if (auto s = CheckAuth(context); !s.ok()) return RejectUnaryCall(context, s);
-  return StartUnaryCall(link_, ToCommand(*request), [response](const core::Reply& reply) {
-    response->set_lease_ttl_s(std::get<core::Renewed>(reply).lease_s);
-  });
-}
-
-ServerUnaryReactor* DflockdService::Publish(CallbackServerContext* context,
-                                            const v1::PublishRequest* request,
-                                            v1::PublishResponse* response) {
-  if (auto s = CheckAuth(context); !s.ok()) return RejectUnaryCall(context, s);
-  return StartUnaryCall(link_, ToCommand(*request), [response](const core::Reply& reply) {
-    response->set_deliveries(std::get<core::Published>(reply).deliveries);
-  });
-}
-
-ServerUnaryReactor* DflockdService::Stats(CallbackServerContext* context,
-                                          const v1::StatsRequest*, v1::StatsResponse* response) {
-  if (auto s = CheckAuth(context); !s.ok()) return RejectUnaryCall(context, s);
-  return StartUnaryCall(link_, core::Stats{}, [response](const core::Reply& reply) {
-    FillStats(std::get<core::StatsSnapshot>(reply), response);
-  });
-}
-
-::grpc::ServerWriteReactor<v1::Signal>* DflockdService::Subscribe(
-    CallbackServerContext* context, const v1::SubscribeRequest* request) {
-  if (auto s = CheckAuth(context); !s.ok()) {
-    // A reactor that only finishes.
-    class Rejected : public ::grpc::ServerWriteReactor<v1::Signal> {
-     public:
-      explicit Rejected(const ::grpc::Status& s) { Finish(s); }
-      void OnDone() override { delete this; }
-    };
-    return new Rejected(s);
+::grpc::Status DflockdService::Admit(const CallbackServerContext* context, CallSlot* slot) {
+  if (link_.peers == nullptr) return ::grpc::Status::OK;
+  std::string peer = context->peer();
+  if (!link_.peers->Enter(peer)) {
+    return ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "connection limit reached (--max-connections / --max-connections-per-ip)");
   }
-  return StartSubscribeCall(link_, *request);
+  *slot = CallSlot(link_.peers.get(), std::move(peer));
+  return ::grpc::Status::OK;
 }
 
-::grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* DflockdService::Session(
+template <typename Request, typename Response, typename ToCommand, typename Fill>
+ServerUnaryReactor* DflockdService::Unary(CallbackServerContext* context, const ByteBuffer* raw,
+                                          ByteBuffer* out, ToCommand to_command, Fill fill) {
+  if (auto s = CheckAuth(context); !s.ok()) return RejectUnaryCall(context, s);
+  Request request;
+  if (!ParseMessage(*raw, &request)) return RejectUnaryCall(context, MalformedMessage<Request>());
+  core::Result<core::Command> command = to_command(request);
+  if (!command.ok()) return RejectUnaryCall(context, kUnknownKind);
+  CallSlot slot;
+  if (auto s = Admit(context, &slot); !s.ok()) return RejectUnaryCall(context, s);
+  return StartUnaryCall(link_, std::move(slot), std::move(command.value()),
+                        [out, fill](const core::Reply& reply) {
+                          Response response;
+                          fill(reply, &response);
+                          *out = SerializeMessage(response);
+                        });
+}
+
+ServerUnaryReactor* DflockdService::Acquire(CallbackServerContext* context, const ByteBuffer* request,
+                                            ByteBuffer* response) {
+  return Unary<v1::AcquireRequest, v1::AcquireResponse>(
+      context, request, response, ResourceCommand<v1::AcquireRequest>,
+      [](const core::Reply& reply, v1::AcquireResponse* out) {
+        FillGrant(std::get<core::Granted>(reply), out->mutable_grant());
+      });
+}
+
+ServerUnaryReactor* DflockdService::Release(CallbackServerContext* context, const ByteBuffer* request,
+                                            ByteBuffer* response) {
+  return Unary<v1::ReleaseRequest, v1::ReleaseResponse>(
+      context, request, response, ResourceCommand<v1::ReleaseRequest>,
+      [](const core::Reply&, v1::ReleaseResponse*) {});
+}
+
+ServerUnaryReactor* DflockdService::Renew(CallbackServerContext* context, const ByteBuffer* request,
+                                          ByteBuffer* response) {
+  return Unary<v1::RenewRequest, v1::RenewResponse>(
+      context, request, response, ResourceCommand<v1::RenewRequest>,
+      [](const core::Reply& reply, v1::RenewResponse* out) {
+        out->set_lease_ttl_s(std::get<core::Renewed>(reply).lease_s);
+      });
+}
+
+ServerUnaryReactor* DflockdService::Publish(CallbackServerContext* context, const ByteBuffer* request,
+                                            ByteBuffer* response) {
+  return Unary<v1::PublishRequest, v1::PublishResponse>(
+      context, request, response,
+      [](const v1::PublishRequest& r) { return core::Result<core::Command>(ToCommand(r)); },
+      [](const core::Reply& reply, v1::PublishResponse* out) {
+        out->set_deliveries(std::get<core::Published>(reply).deliveries);
+      });
+}
+
+ServerUnaryReactor* DflockdService::Stats(CallbackServerContext* context, const ByteBuffer* request,
+                                          ByteBuffer* response) {
+  return Unary<v1::StatsRequest, v1::StatsResponse>(
+      context, request, response,
+      [](const v1::StatsRequest&) { return core::Result<core::Command>(core::Command{core::Stats{}}); },
+      [](const core::Reply& reply, v1::StatsResponse* out) {
+        FillStats(std::get<core::StatsSnapshot>(reply), out);
+      });
+}
+
+::grpc::ServerWriteReactor<ByteBuffer>* DflockdService::Subscribe(CallbackServerContext* context,
+                                                                  const ByteBuffer* raw) {
+  using Reactor = ::grpc::ServerWriteReactor<ByteBuffer>;
+  if (auto s = CheckAuth(context); !s.ok()) return RejectStream<Reactor>(s);
+  v1::SubscribeRequest request;
+  if (!ParseMessage(*raw, &request)) {
+    return RejectStream<Reactor>(MalformedMessage<v1::SubscribeRequest>());
+  }
+  CallSlot slot;
+  if (auto s = Admit(context, &slot); !s.ok()) return RejectStream<Reactor>(s);
+  return StartSubscribeCall(link_, std::move(slot), request);
+}
+
+::grpc::ServerBidiReactor<ByteBuffer, ByteBuffer>* DflockdService::Session(
     CallbackServerContext* context) {
-  if (auto s = CheckAuth(context); !s.ok()) {
-    class Rejected : public ::grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse> {
-     public:
-      explicit Rejected(const ::grpc::Status& s) { Finish(s); }
-      void OnDone() override { delete this; }
-    };
-    return new Rejected(s);
-  }
-  return StartSessionCall(link_);
+  using Reactor = ::grpc::ServerBidiReactor<ByteBuffer, ByteBuffer>;
+  if (auto s = CheckAuth(context); !s.ok()) return RejectStream<Reactor>(s);
+  CallSlot slot;
+  if (auto s = Admit(context, &slot); !s.ok()) return RejectStream<Reactor>(s);
+  return StartSessionCall(link_, std::move(slot));
 }
 
 }  // namespace dflockd::grpc_api

@@ -5,24 +5,31 @@
 #include "core/utf8.h"
 #include "grpc/convert.h"
 #include "grpc/push_queue.h"
+#include "grpc/raw_message.h"
 #include "grpc/status_map.h"
 #include "core/overloaded.h"
 
 namespace dflockd::grpc_api {
 namespace {
 
+using ::grpc::ByteBuffer;
 using Request = v1::SessionRequest;
 using Response = v1::SessionResponse;
 
 
 /// The command a request carries, or nothing if it carries none.
 std::optional<core::Command> CommandOf(const Request& r) {
+  // An unknown resource kind is refused, never taken for a lock.
+  auto known = [](const auto& m) -> std::optional<core::Command> {
+    if (!KnownKind(m.resource())) return std::nullopt;
+    return ToCommand(m);
+  };
   switch (r.command_case()) {
-    case Request::kAcquire: return ToCommand(r.acquire());
-    case Request::kRelease: return ToCommand(r.release());
-    case Request::kRenew: return ToCommand(r.renew());
-    case Request::kEnqueue: return ToCommand(r.enqueue());
-    case Request::kWait: return ToCommand(r.wait());
+    case Request::kAcquire: return known(r.acquire());
+    case Request::kRelease: return known(r.release());
+    case Request::kRenew: return known(r.renew());
+    case Request::kEnqueue: return known(r.enqueue());
+    case Request::kWait: return known(r.wait());
     case Request::kListen: return ToListen(r.listen());
     case Request::kUnlisten: return ToUnlisten(r.unlisten());
     case Request::kPublish: return ToCommand(r.publish());
@@ -57,17 +64,18 @@ void FillResult(Request::CommandCase kind, const core::Reply& reply, Response* o
              reply);
 }
 
-class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
+class SessionCall final : public ::grpc::ServerBidiReactor<ByteBuffer, ByteBuffer>,
                           public core::SessionSink {
  public:
-  explicit SessionCall(EngineLink& link) : link_(link), state_(std::make_shared<State>()) {
+  SessionCall(EngineLink& link, CallSlot slot)
+      : link_(link), slot_(std::move(slot)), state_(std::make_shared<State>()) {
     state_->reactor = this;
     link_.post([state = state_, &link = link_] {
       if (state->finished) return;
       state->session = link.executor.OpenSession(state->reactor);
       if (link.metrics != nullptr) link.metrics->ConnectionOpened(metrics::Transport::kGrpc);
     });
-    StartRead(&request_);
+    StartRead(&raw_request_);
   }
 
   // gRPC reactions.
@@ -80,14 +88,22 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
       });
       return;
     }
-    link_.post([state = state_, &link = link_, request = std::move(request_)]() mutable {
+    Request request;
+    if (!ParseMessage(raw_request_, &request)) {
+      // Not a half-close: the client sent bytes that are no SessionRequest.
+      link_.post([state = state_, &link = link_] {
+        Finish(*state, link, MalformedMessage<Request>());
+      });
+      return;
+    }
+    link_.post([state = state_, &link = link_, request = std::move(request)]() mutable {
       Handle(state, link, std::move(request));
     });
   }
 
   void OnWriteDone(bool ok) override {
     queue_.AfterWrite(
-        ok, [this](Response* m) { StartWrite(m); },
+        ok, [this](ByteBuffer* m) { StartWrite(m); },
         [this](const ::grpc::Status& s) { ServerBidiReactor::Finish(s); });
   }
 
@@ -102,8 +118,8 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
     Response r;
     r.mutable_signal()->set_channel(core::ToValidUtf8(channel));
     r.mutable_signal()->set_payload(std::string(payload));
-    return queue_.Enqueue(std::move(r), true, link_.max_push_queue,
-                          [this](Response* m) { StartWrite(m); });
+    return queue_.Enqueue(SerializeMessage(r), true, link_.max_push_queue,
+                          [this](ByteBuffer* m) { StartWrite(m); });
   }
 
   void Evicted() override {
@@ -155,13 +171,14 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
       response.set_status_message(status.error_message());
     }
     SessionCall* self = state.reactor;
-    self->queue_.Enqueue(std::move(response), false, 0, [self](Response* m) { self->StartWrite(m); });
+    self->queue_.Enqueue(SerializeMessage(response), false, 0,
+                         [self](ByteBuffer* m) { self->StartWrite(m); });
     if (!result.ok() && result.error() == core::ErrorCode::kDraining) {
       Finish(state, link, StatusFor(core::ErrorCode::kDraining), /*drain=*/true);
     } else if (state.half_closed) {
       Finish(state, link, ::grpc::Status::OK, /*drain=*/true);
     } else {
-      self->StartRead(&self->request_);
+      self->StartRead(&self->raw_request_);
     }
   }
 
@@ -183,15 +200,17 @@ class SessionCall final : public ::grpc::ServerBidiReactor<Request, Response>,
   }
 
   EngineLink& link_;
+  CallSlot slot_;
   std::shared_ptr<State> state_;
-  Request request_;
-  PushQueue<Response> queue_;
+  ByteBuffer raw_request_;
+  PushQueue<ByteBuffer> queue_;
 };
 
 }  // namespace
 
-::grpc::ServerBidiReactor<Request, Response>* StartSessionCall(EngineLink& link) {
-  return new SessionCall(link);
+::grpc::ServerBidiReactor<ByteBuffer, ByteBuffer>* StartSessionCall(EngineLink& link,
+                                                                   CallSlot slot) {
+  return new SessionCall(link, std::move(slot));
 }
 
 }  // namespace dflockd::grpc_api

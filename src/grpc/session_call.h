@@ -5,10 +5,13 @@
 
 #include "dflockd/v1/dflockd.pb.h"
 #include "grpc/engine_link.h"
+#include "grpc/peer_connections.h"
 
 namespace dflockd::grpc_api {
 
-::grpc::ServerBidiReactor<::dflockd::v1::SessionRequest, ::dflockd::v1::SessionResponse>*
-StartSessionCall(EngineLink& link);
+/// Reads serialised v1.SessionRequest and writes v1.SessionResponse messages (the
+/// service is raw, so a malformed request ends the stream with INVALID_ARGUMENT).
+::grpc::ServerBidiReactor<::grpc::ByteBuffer, ::grpc::ByteBuffer>* StartSessionCall(EngineLink& link,
+                                                                                 CallSlot slot);
 
 }  // namespace dflockd::grpc_api

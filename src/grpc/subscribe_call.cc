@@ -5,15 +5,19 @@
 #include "core/utf8.h"
 #include "grpc/convert.h"
 #include "grpc/push_queue.h"
+#include "grpc/raw_message.h"
 #include "grpc/status_map.h"
 
 namespace dflockd::grpc_api {
 namespace {
 
-class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
+using ::grpc::ByteBuffer;
+
+class SubscribeCall final : public ::grpc::ServerWriteReactor<ByteBuffer>,
                             public core::SessionSink {
  public:
-  explicit SubscribeCall(EngineLink& link) : link_(link), state_(std::make_shared<State>()) {
+  SubscribeCall(EngineLink& link, CallSlot slot)
+      : link_(link), slot_(std::move(slot)), state_(std::make_shared<State>()) {
     state_->reactor = this;
   }
 
@@ -43,8 +47,8 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
     v1::Signal signal;
     signal.set_channel(core::ToValidUtf8(channel));
     signal.set_payload(std::string(payload));
-    return queue_.Enqueue(std::move(signal), true, link_.max_push_queue,
-                          [this](v1::Signal* s) { StartWrite(s); });
+    return queue_.Enqueue(SerializeMessage(signal), true, link_.max_push_queue,
+                          [this](ByteBuffer* s) { StartWrite(s); });
   }
 
   void Evicted() override {
@@ -57,7 +61,7 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
   // gRPC reactions.
   void OnWriteDone(bool ok) override {
     queue_.AfterWrite(
-        ok, [this](v1::Signal* m) { StartWrite(m); },
+        ok, [this](ByteBuffer* m) { StartWrite(m); },
         [this](const ::grpc::Status& s) { ServerWriteReactor::Finish(s); });
   }
 
@@ -85,15 +89,16 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<v1::Signal>,
   }
 
   EngineLink& link_;
+  CallSlot slot_;
   std::shared_ptr<State> state_;
-  PushQueue<v1::Signal> queue_;
+  PushQueue<ByteBuffer> queue_;
 };
 
 }  // namespace
 
-::grpc::ServerWriteReactor<v1::Signal>* StartSubscribeCall(EngineLink& link,
+::grpc::ServerWriteReactor<ByteBuffer>* StartSubscribeCall(EngineLink& link, CallSlot slot,
                                                             const v1::SubscribeRequest& request) {
-  auto* call = new SubscribeCall(link);
+  auto* call = new SubscribeCall(link, std::move(slot));
   call->Begin(request);
   return call;
 }

@@ -5,10 +5,12 @@
 
 #include "dflockd/v1/dflockd.pb.h"
 #include "grpc/engine_link.h"
+#include "grpc/peer_connections.h"
 
 namespace dflockd::grpc_api {
 
-::grpc::ServerWriteReactor<::dflockd::v1::Signal>* StartSubscribeCall(
-    EngineLink& link, const ::dflockd::v1::SubscribeRequest& request);
+/// Signals are written as serialised v1.Signal messages (the service is raw).
+::grpc::ServerWriteReactor<::grpc::ByteBuffer>* StartSubscribeCall(
+    EngineLink& link, CallSlot slot, const ::dflockd::v1::SubscribeRequest& request);
 
 }  // namespace dflockd::grpc_api

@@ -9,8 +9,8 @@ namespace {
 
 class UnaryCall final : public ::grpc::ServerUnaryReactor {
  public:
-  UnaryCall(EngineLink& link, FillResponse fill)
-      : link_(link), state_(std::make_shared<State>()) {
+  UnaryCall(EngineLink& link, CallSlot slot, FillResponse fill)
+      : link_(link), slot_(std::move(slot)), state_(std::make_shared<State>()) {
     state_->reactor = this;
     state_->fill = std::move(fill);
   }
@@ -65,14 +65,15 @@ class UnaryCall final : public ::grpc::ServerUnaryReactor {
   }
 
   EngineLink& link_;
+  CallSlot slot_;
   std::shared_ptr<State> state_;
 };
 
 }  // namespace
 
-::grpc::ServerUnaryReactor* StartUnaryCall(EngineLink& link, core::Command command,
+::grpc::ServerUnaryReactor* StartUnaryCall(EngineLink& link, CallSlot slot, core::Command command,
                                            FillResponse fill) {
-  auto* call = new UnaryCall(link, std::move(fill));
+  auto* call = new UnaryCall(link, std::move(slot), std::move(fill));
   call->Submit(std::move(command));
   return call;
 }

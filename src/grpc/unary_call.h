@@ -9,6 +9,7 @@
 #include "core/command.h"
 #include "core/reply.h"
 #include "grpc/engine_link.h"
+#include "grpc/peer_connections.h"
 
 namespace dflockd::grpc_api {
 
@@ -16,7 +17,8 @@ namespace dflockd::grpc_api {
 using FillResponse = std::function<void(const core::Reply&)>;
 
 /// Starts the call and returns its reactor (gRPC deletes it via OnDone).
-::grpc::ServerUnaryReactor* StartUnaryCall(EngineLink& link, core::Command command,
+/// `slot` is the call's place under the connection caps, held until it is done.
+::grpc::ServerUnaryReactor* StartUnaryCall(EngineLink& link, CallSlot slot, core::Command command,
                                            FillResponse fill);
 
 /// Finishes at once with `status` (auth failures, requests the engine never sees).

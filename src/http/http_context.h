@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/executor.h"
+#include "limits/connection_limiter.h"
 #include "metrics/registry.h"
 
 namespace dflockd::http {
@@ -17,6 +18,9 @@ namespace dflockd::http {
 inline constexpr std::size_t kMaxBody = 160 * 1024;
 /// Largest request header block.
 inline constexpr std::size_t kMaxHeader = 8 * 1024;
+/// Unsent output per connection (WebSocket replies) beyond which the server stops
+/// reading that connection's requests until the client reads.
+inline constexpr std::size_t kMaxPendingOutput = 256 * 1024;
 
 struct HttpContext {
   explicit HttpContext(core::CommandExecutor& e) : executor(e) {}
@@ -26,11 +30,31 @@ struct HttpContext {
   std::size_t max_push_queue = 64;          ///< WebSocket signal frames queued
   std::chrono::seconds read_timeout{23};    ///< idle / slow request limit
   std::chrono::seconds write_timeout{5};
-  std::size_t max_connections = 0;          ///< 0 = unlimited
+  /// HTTP + WebSocket connections, in total and per client address.
+  limits::ConnectionLimiter limiter{0, 0};
   metrics::Registry* metrics = nullptr;
   std::function<std::string()> render_metrics;
   std::function<bool()> draining;
-  std::size_t connections = 0;              ///< open HTTP + WebSocket connections
+  std::size_t busy_requests = 0;  ///< REST requests with the engine (the drain waits)
+  std::size_t websockets = 0;     ///< open WebSocket sessions (the drain waits)
+};
+
+/// One admitted connection, counted in the listener's limiter until destroyed. It
+/// moves with the socket when an HTTP connection becomes a WebSocket.
+class ConnectionSlot {
+ public:
+  ConnectionSlot(HttpContext& ctx, std::string ip) : ctx_(&ctx), ip_(std::move(ip)) {}
+  ConnectionSlot(ConnectionSlot&& o) noexcept : ctx_(o.ctx_), ip_(std::move(o.ip_)) {
+    o.ctx_ = nullptr;
+  }
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (ctx_ != nullptr) ctx_->limiter.Release(ip_);
+  }
+
+ private:
+  HttpContext* ctx_;
+  std::string ip_;
 };
 
 }  // namespace dflockd::http

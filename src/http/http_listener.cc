@@ -39,10 +39,16 @@ void HttpListener::DoAccept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (!acceptor_.is_open()) return;
     if (!ec) {
-      if (context_.max_connections != 0 && context_.connections >= context_.max_connections) {
-        socket.close(ec);  // over the cap: closed at once, nothing written
+      boost::system::error_code ep_ec;
+      auto remote = socket.remote_endpoint(ep_ec);
+      std::string ip = ep_ec ? std::string() : remote.address().to_string();
+      if (ep_ec || !context_.limiter.TryAdmit(ip)) {
+        // Over a connection cap: closed at once, nothing written (as on the native port).
+        spdlog::debug("HTTP connection from {} refused: connection limit", ip);
+        socket.close(ep_ec);
       } else {
-        StartHttpSession(std::move(socket), tls_, context_);
+        StartHttpSession(std::move(socket), ConnectionSlot(context_, std::move(ip)), tls_,
+                         context_);
       }
     } else {
       // Typically out of file descriptors: back off instead of spinning.

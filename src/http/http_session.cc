@@ -1,18 +1,21 @@
-// HTTP sessions: one request at a time per connection (keep-alive, no pipelining
-// concurrency); a blocking acquire watches the socket so a client that hangs up
-// withdraws its waiter.
+// HTTP sessions: one request at a time per connection (keep-alive; pipelined
+// requests wait their turn); while a request waits for the engine the connection is
+// still read, so a client that hangs up withdraws its waiter.
 #include "http/http_session.h"
 
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <array>
 #include <memory>
 #include <optional>
 
+#include "auth/bearer.h"
 #include "auth/token_compare.h"
 #include "http/json_codec.h"
 #include "http/router.h"
+#include "http/websocket_auth.h"
 #include "http/status_map.h"
 #include "http/websocket_session.h"
 
@@ -29,9 +32,8 @@ template <typename Stream>
 class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   template <typename... Args>
-  explicit HttpSession(HttpContext& ctx, Args&&... args)
-      : ctx_(ctx), stream_(std::forward<Args>(args)...) {
-    ++ctx_.connections;
+  explicit HttpSession(HttpContext& ctx, ConnectionSlot slot, Args&&... args)
+      : ctx_(ctx), slot_(std::move(slot)), stream_(std::forward<Args>(args)...) {
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionOpened(metrics::Transport::kHttp);
     // A connection is a session (it counts in stats, and owns two-phase state);
     // plain acquires are deliberately not tied to it.
@@ -40,9 +42,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
 
   ~HttpSession() {
     if (session_ != 0) ctx_.executor.CloseSession(session_);
-    if (!handed_over_) {
-      --ctx_.connections;
-      if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionClosed(metrics::Transport::kHttp);
+    if (busy_) --ctx_.busy_requests;
+    if (!handed_over_ && ctx_.metrics != nullptr) {
+      ctx_.metrics->ConnectionClosed(metrics::Transport::kHttp);
     }
   }
 
@@ -74,6 +76,14 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void OnHeader(beast::error_code ec) {
     if (ec) return OnRead(ec);
     const auto& req = parser_->get();
+    if (auto te = req.find(bhttp::field::transfer_encoding); te != req.end()) {
+      // Only chunked is decoded; any other coding would be read as "no body" and the
+      // rest of the stream taken for the next request (RFC 9112 §6.3: 400).
+      std::string_view coding = auth::TrimToken(std::string_view(te->value().data(), te->value().size()));
+      if (!beast::iequals(coding, "chunked")) {
+        return Fail(400, "bad_request", "unsupported Transfer-Encoding (only chunked)");
+      }
+    }
     if (parser_->is_done() || !beast::iequals(req[bhttp::field::expect], "100-continue")) {
       return ReadBody();
     }
@@ -119,7 +129,12 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void Handle(Request& req) {
     Route route = MatchRoute(std::string_view(req.method_string().data(), req.method_string().size()),
                              std::string_view(req.target().data(), req.target().size()));
-    const bool open = route.endpoint == Endpoint::kHealthz || route.endpoint == Endpoint::kReadyz;
+    // Health probes need no token; a WebSocket may also authenticate inside the
+    // socket (browsers cannot set headers on it).
+    const bool open = route.endpoint == Endpoint::kHealthz ||
+                      route.endpoint == Endpoint::kReadyz ||
+                      (route.endpoint == Endpoint::kWebSocket &&
+                       req.find(bhttp::field::authorization) == req.end());
     if (!open && !Authorized(req)) {
       Response res = MakeResponse(req, 401, ErrorJson("unauthorized", "missing or wrong bearer token"),
                                   "application/json");
@@ -145,17 +160,26 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
       case Endpoint::kMetrics:
         return Send(req, 200, ctx_.render_metrics ? ctx_.render_metrics() : std::string(),
                     "text/plain; version=0.0.4; charset=utf-8");
-      case Endpoint::kWebSocket:
+      case Endpoint::kWebSocket: {
         if (!beast::websocket::is_upgrade(req)) {
           return Send(req, 400, ErrorJson("bad_request", "expected a WebSocket upgrade"),
                       "application/json");
         }
-        handed_over_ = true;  // the WebSocket session takes over the connection count
+        if (!IsValidWebSocketKey(req[bhttp::field::sec_websocket_key])) {
+          return Send(req, 400, ErrorJson("bad_request", "invalid Sec-WebSocket-Key"),
+                      "application/json");
+        }
+        std::optional<WebSocketAuth> ws_auth = WebSocketAuthFor(req);
+        if (!ws_auth) {
+          return Send(req, 401, ErrorJson("unauthorized", "wrong bearer token"), "application/json");
+        }
+        handed_over_ = true;  // the WebSocket session takes over the connection slot
         if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionClosed(metrics::Transport::kHttp);
-        --ctx_.connections;
         ctx_.executor.CloseSession(session_);
         session_ = 0;
-        return StartWebSocket(std::move(stream_), parser_->release(), ctx_);
+        return StartWebSocket(std::move(stream_), parser_->release(), std::move(slot_),
+                              std::move(*ws_auth), ctx_);
+      }
       default:
         break;
     }
@@ -164,14 +188,33 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     Submit(req, route.endpoint, std::move(command.value()));
   }
 
+  /// A WebSocket upgrade is authenticated by the `Authorization` header (checked
+  /// before), or by a subprotocol `bearer.<base64url(token)>` (what a browser can
+  /// send); with neither, its first message must be `auth`. Nothing if it presented a
+  /// wrong token.
+  std::optional<WebSocketAuth> WebSocketAuthFor(const Request& req) const {
+    WebSocketAuth result;
+    auto protocols = req[bhttp::field::sec_websocket_protocol];
+    const BearerSubprotocol offered =
+        FindBearerSubprotocol(std::string_view(protocols.data(), protocols.size()));
+    if (!offered.entry.empty()) result.subprotocol = offered.selected;
+    if (ctx_.auth_token.empty() || req.find(bhttp::field::authorization) != req.end()) {
+      return result;
+    }
+    if (offered.entry.empty()) {
+      result.authenticated = false;
+      return result;
+    }
+    if (!offered.token || !auth::TokenMatches(*offered.token, ctx_.auth_token)) return std::nullopt;
+    return result;
+  }
+
   bool Authorized(const Request& req) const {
     if (ctx_.auth_token.empty()) return true;
     auto it = req.find(bhttp::field::authorization);
     if (it == req.end()) return false;
-    std::string_view value(it->value().data(), it->value().size());
-    constexpr std::string_view kBearer = "Bearer ";
-    return value.substr(0, kBearer.size()) == kBearer &&
-           auth::TokenMatches(value.substr(kBearer.size()), ctx_.auth_token);
+    auto token = auth::BearerToken(std::string_view(it->value().data(), it->value().size()));
+    return token && auth::TokenMatches(*token, ctx_.auth_token);
   }
 
   void Submit(Request& req, Endpoint endpoint, core::Command command) {
@@ -182,6 +225,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     const core::SessionId session = owned ? session_ : 0;
     const std::size_t index = command.index();
     busy_ = true;
+    ++ctx_.busy_requests;
     in_submit_ = true;
     stopwatch_ = metrics::Stopwatch();
     waiting_ = ctx_.executor.Submit(
@@ -197,13 +241,14 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void OnResult(const Request& req, Endpoint endpoint, std::size_t index,
                 core::Result<core::Reply> r) {
     busy_ = false;
+    --ctx_.busy_requests;
     waiting_ = core::kNoRequest;
     if (ctx_.metrics != nullptr) {
       ctx_.metrics->ObserveLatency(metrics::Transport::kHttp, index, stopwatch_.Elapsed());
     }
     if (closed_ || (!r.ok() && r.error() == core::ErrorCode::kCancelled)) return;
-    if (!in_submit_) {
-      // Woken from another client's call: stop watching the socket first.
+    if (watching_) {
+      // Woken from another client's call: stop the hang-up watch (its read) first.
       beast::error_code ignored;
       beast::get_lowest_layer(stream_).socket().cancel(ignored);
     }
@@ -214,23 +259,42 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     }
   }
 
-  /// While a request waits, notice the client going away: readable with nothing to
-  /// read means the peer closed. (Pipelined bytes end the watch; they wait their turn.)
+  /// While a request waits, keep reading, so that a client that goes away (FIN, RST,
+  /// or a TLS close_notify) withdraws its waiter even if it pipelined bytes first:
+  /// watching only for readability would stop at the first byte. Pipelined bytes are
+  /// kept for the next request, up to kMaxPipelined; past that they are dropped and
+  /// the connection closes after this answer, so a waiting client cannot make the
+  /// server buffer without bound.
   void WatchForHangUp() {
     beast::get_lowest_layer(stream_).expires_never();
-    auto& socket = beast::get_lowest_layer(stream_).socket();
-    socket.async_wait(tcp::socket::wait_read,
-                      [self = this->shared_from_this()](beast::error_code ec) {
-                        if (ec || !self->busy_) return;
-                        char byte;
-                        auto& s = beast::get_lowest_layer(self->stream_).socket();
-                        std::size_t n = s.receive(asio::buffer(&byte, 1),
-                                                  tcp::socket::message_peek, ec);
-                        if (n == 0 && ec != asio::error::would_block) {
-                          self->ctx_.executor.Cancel(self->waiting_);
-                          self->Close();
-                        }
-                      });
+    watching_ = true;
+    asio::mutable_buffer into = buffer_.size() < kMaxPipelined
+                                    ? asio::mutable_buffer(buffer_.prepare(kWatchChunk))
+                                    : asio::buffer(discard_);
+    stream_.async_read_some(into, [self = this->shared_from_this()](beast::error_code ec,
+                                                                     std::size_t n) {
+      self->OnWatchRead(ec, n);
+    });
+  }
+
+  void OnWatchRead(beast::error_code ec, std::size_t n) {
+    watching_ = false;
+    if (!ec) {
+      if (buffer_.size() < kMaxPipelined) {
+        buffer_.commit(n);
+      } else {
+        keep_alive_ = false;  // input was dropped: the stream cannot be parsed further
+      }
+      if (busy_ && !closed_) return WatchForHangUp();
+    } else if (ec != asio::error::operation_aborted) {
+      // The client is gone (or broke the stream): never grant it anything now.
+      if (busy_) ctx_.executor.Cancel(waiting_);
+      return Close();
+    }
+    if (read_after_watch_) {
+      read_after_watch_ = false;
+      DoRead();
+    }
   }
 
   void SendError(const Request& req, core::ErrorCode code) {
@@ -243,7 +307,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     Response res{static_cast<bhttp::status>(status), req.version()};
     res.set(bhttp::field::server, "dflockd");
     res.set(bhttp::field::content_type, content_type);
-    res.keep_alive(req.keep_alive());
+    // While draining, connections are closed after their answer so clients move on.
+    const bool draining = ctx_.draining && ctx_.draining();
+    res.keep_alive(req.keep_alive() && keep_alive_ && !draining);
     res.body() = std::move(body);
     res.prepare_payload();
     return res;
@@ -261,6 +327,12 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
                          bool keep_alive = self->response_->keep_alive();
                          self->response_.reset();
                          if (ec || !keep_alive) return self->Close();
+                         // The hang-up watch's cancelled read must finish before the
+                         // next request is read.
+                         if (self->watching_) {
+                           self->read_after_watch_ = true;
+                           return;
+                         }
                          self->DoRead();
                        });
   }
@@ -277,9 +349,15 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     beast::get_lowest_layer(stream_).close();
   }
 
+  /// Pipelined input kept while a request waits; beyond it, input is dropped.
+  static constexpr std::size_t kMaxPipelined = kMaxHeader + kMaxBody;
+  static constexpr std::size_t kWatchChunk = 4096;
+
   HttpContext& ctx_;
+  ConnectionSlot slot_;
   Stream stream_;
   beast::flat_buffer buffer_;
+  std::array<char, kWatchChunk> discard_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::unique_ptr<Response> response_;
   std::unique_ptr<bhttp::response<bhttp::empty_body>> continue_;
@@ -288,19 +366,24 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   core::RequestId waiting_ = core::kNoRequest;
   bool busy_ = false;
   bool in_submit_ = false;
+  bool watching_ = false;          ///< the hang-up watch's read is pending
+  bool read_after_watch_ = false;  ///< the next request is read when it ends
+  bool keep_alive_ = true;         ///< false: close after the current answer
   bool closed_ = false;
   bool handed_over_ = false;
 };
 
 }  // namespace
 
-void StartHttpSession(tcp::socket socket, asio::ssl::context* tls, HttpContext& context) {
+void StartHttpSession(tcp::socket socket, ConnectionSlot slot, asio::ssl::context* tls,
+                      HttpContext& context) {
   if (tls != nullptr) {
-    std::make_shared<HttpSession<asio::ssl::stream<beast::tcp_stream>>>(context, std::move(socket),
-                                                                          *tls)
+    std::make_shared<HttpSession<asio::ssl::stream<beast::tcp_stream>>>(
+        context, std::move(slot), std::move(socket), *tls)
         ->Start();
   } else {
-    std::make_shared<HttpSession<beast::tcp_stream>>(context, std::move(socket))->Start();
+    std::make_shared<HttpSession<beast::tcp_stream>>(context, std::move(slot), std::move(socket))
+        ->Start();
   }
 }
 

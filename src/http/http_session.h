@@ -9,7 +9,8 @@
 
 namespace dflockd::http {
 
-void StartHttpSession(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context* tls,
-                      HttpContext& context);
+/// Serves an accepted connection; `slot` is its place under the connection caps.
+void StartHttpSession(boost::asio::ip::tcp::socket socket, ConnectionSlot slot,
+                      boost::asio::ssl::context* tls, HttpContext& context);
 
 }  // namespace dflockd::http

@@ -146,6 +146,11 @@ WsRequest ParseWsRequest(std::string_view text) {
   if (const bj::value* id = object->if_contains("id")) out.id = *id;
   Fields f(*object);
   const std::string op = f.String("op");
+  if (op == "auth") {
+    const std::string token = f.String("token");
+    if (f.ok()) out.auth_token = token;
+    return out;
+  }
   const std::string kind = f.String("kind");
   static const std::pair<const char*, Endpoint> kOps[] = {
       {"acquire", Endpoint::kAcquire}, {"release", Endpoint::kRelease},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,11 +18,13 @@ namespace dflockd::http {
 /// The command for a REST route and its JSON body (an empty body is `{}`).
 core::Result<core::Command> CommandFromBody(const Route& route, std::string_view body);
 
-/// A WebSocket request: {"id": any, "op": "...", ...fields of the REST body}.
+/// A WebSocket request: {"id": any, "op": "...", ...fields of the REST body}, or
+/// {"id": any, "op": "auth", "token": "..."} (not a core command).
 struct WsRequest {
   boost::json::value id;  ///< echoed back; null if absent
   Route route;            ///< endpoint, namespace (from "kind") and key/channel/pattern
   core::Result<core::Command> command = core::ErrorCode::kInvalid;
+  std::optional<std::string> auth_token;  ///< set for op "auth" (command stays invalid)
 };
 WsRequest ParseWsRequest(std::string_view text);
 

@@ -1,17 +1,25 @@
 // WebSocket sessions at /v1/ws: JSON requests with connection ownership (as a native
 // connection), signal pushes, ping/pong keep-alive.
 //
-// Requests are answered in order, one at a time; reading continues meanwhile (up to
-// kMaxQueuedRequests) so a closed socket is noticed while a request waits.
+// Requests are answered in order, one at a time. Reading continues while a request
+// waits, so a closed socket is noticed at once; a client that queues more than
+// kMaxQueuedRequests requests (or kMaxQueuedBytes) behind a waiting one is closed.
+// Output is bounded: while more than kMaxPendingOutput bytes of replies are unsent,
+// no further request is read or run, and a write that makes no progress for the
+// write timeout closes the connection. So a client that sends but never reads holds
+// at most kMaxQueuedBytes + kMaxPendingOutput + one reply, for at most the write
+// timeout.
 #include "http/websocket_session.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <deque>
 #include <memory>
 
+#include "auth/token_compare.h"
 #include "http/json_codec.h"
 #include "http/status_map.h"
 
@@ -23,19 +31,26 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
 constexpr std::size_t kMaxQueuedRequests = 256;
+constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
 template <typename Stream>
 class WebSocketSession final : public core::SessionSink,
                                public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  WebSocketSession(Stream stream, HttpContext& ctx) : ws_(std::move(stream)), ctx_(ctx) {
-    ++ctx_.connections;
+  WebSocketSession(Stream stream, ConnectionSlot slot, WebSocketAuth auth, HttpContext& ctx)
+      : ws_(std::move(stream)),
+        ctx_(ctx),
+        slot_(std::move(slot)),
+        subprotocol_(std::move(auth.subprotocol)),
+        authed_(auth.authenticated),
+        write_timer_(ws_.get_executor()) {
+    ++ctx_.websockets;
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionOpened(metrics::Transport::kWebSocket);
   }
 
   ~WebSocketSession() override {
     if (!engine_closed_) ctx_.executor.CloseSession(session_);
-    --ctx_.connections;
+    --ctx_.websockets;
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionClosed(metrics::Transport::kWebSocket);
   }
 
@@ -46,6 +61,12 @@ class WebSocketSession final : public core::SessionSink,
     timeout.idle_timeout = ctx_.read_timeout;
     timeout.keep_alive_pings = true;  // ping at half the idle timeout; no pong closes
     ws_.set_option(timeout);
+    if (!subprotocol_.empty()) {
+      ws_.set_option(websocket::stream_base::decorator(
+          [protocol = subprotocol_](websocket::response_type& res) {
+            res.set(beast::http::field::sec_websocket_protocol, protocol);
+          }));
+    }
     ws_.read_message_max(kMaxBody);
     session_ = ctx_.executor.OpenSession(this);
     ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) {
@@ -56,7 +77,7 @@ class WebSocketSession final : public core::SessionSink,
 
   // core::SessionSink (engine thread = this thread).
   bool Push(std::string_view channel, std::string_view payload) override {
-    if (closed_ || pushes_queued_ >= ctx_.max_push_queue) return false;
+    if (closed_ || closing_ || pushes_queued_ >= ctx_.max_push_queue) return false;
     Send(WsSignal(channel, payload), true);
     return true;
   }
@@ -67,25 +88,39 @@ class WebSocketSession final : public core::SessionSink,
   }
 
  private:
+  bool OutputFull() const { return outbox_bytes_ > kMaxPendingOutput; }
+
   void DoRead() {
+    if (reading_ || closed_ || closing_ || OutputFull()) return;  // resumed after a write
+    reading_ = true;
     ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      self->reading_ = false;
       self->OnRead(ec);
     });
   }
 
   void OnRead(beast::error_code ec) {
     if (ec) return Close();  // closed, timed out or broken: cancel waits, release holds
-    if (requests_.size() >= kMaxQueuedRequests) return Close();  // flooding
+    if (closed_) return;
+    if (requests_.size() >= kMaxQueuedRequests || queued_bytes_ + in_.size() > kMaxQueuedBytes) {
+      return Close();  // flooding behind a waiting request
+    }
     requests_.push_back(beast::buffers_to_string(in_.data()));
+    queued_bytes_ += requests_.back().size();
     in_.consume(in_.size());
     ProcessNext();
     DoRead();
   }
 
   void ProcessNext() {
-    while (!busy_ && !closed_ && !requests_.empty()) {
+    while (!busy_ && !closed_ && !closing_ && !OutputFull() && !requests_.empty()) {
+      queued_bytes_ -= requests_.front().size();
       WsRequest req = ParseWsRequest(requests_.front());
       requests_.pop_front();
+      if (!authed_ || req.auth_token) {
+        Authenticate(req);
+        continue;
+      }
       if (!req.command) {
         Send(WsError(req.id, ErrorFor(req.command.error())), false);
         continue;
@@ -103,6 +138,23 @@ class WebSocketSession final : public core::SessionSink,
     }
   }
 
+  /// With a server token, a socket whose upgrade carried none must authenticate with
+  /// its first message, as a native connection does: `{"op":"auth","token":"…"}`.
+  void Authenticate(const WsRequest& req) {
+    if (authed_) {  // a second auth, or auth on a server without a token
+      Send(WsError(req.id, HttpError{400, "bad_request", "already authenticated"}), false);
+      return;
+    }
+    if (req.auth_token && auth::TokenMatches(*req.auth_token, ctx_.auth_token)) {
+      authed_ = true;
+      Send(WsResponse(req.id, "{}"), false);
+      return;
+    }
+    Send(WsError(req.id, HttpError{401, "unauthorized", "authenticate first: {\"op\":\"auth\",\"token\":...}"}),
+         false);
+    CloseAfterFlush(websocket::close_code::policy_error);
+  }
+
   void OnResult(const boost::json::value& id, Endpoint endpoint, std::size_t index,
                 core::Result<core::Reply> r) {
     busy_ = false;
@@ -112,6 +164,10 @@ class WebSocketSession final : public core::SessionSink,
     if (closed_ || (!r.ok() && r.error() == core::ErrorCode::kCancelled)) return;
     Send(r.ok() ? WsResponse(id, ReplyJson(endpoint, r.value())) : WsError(id, ErrorFor(r.error())),
          false);
+    if (!r.ok() && r.error() == core::ErrorCode::kDraining) {
+      // As on the native port: a draining server closes the connection after answering.
+      return CloseAfterFlush(websocket::close_code::going_away);
+    }
     if (!in_submit_) {
       // Answered from inside another client's call: continue from our own turn.
       asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->ProcessNext(); });
@@ -119,23 +175,68 @@ class WebSocketSession final : public core::SessionSink,
   }
 
   void Send(std::string text, bool is_push) {
+    outbox_bytes_ += text.size();
     outbox_.push_back({std::move(text), is_push});
     if (is_push) ++pushes_queued_;
     if (!writing_) DoWrite();
   }
 
   void DoWrite() {
-    if (closed_ || outbox_.empty()) return;
+    if (closed_) return;
+    if (outbox_.empty()) {
+      if (closing_) FinishClose();
+      return;
+    }
     writing_ = true;
+    ArmWriteTimer();
     ws_.text(true);
     ws_.async_write(asio::buffer(outbox_.front().text),
                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      if (self->outbox_.front().is_push) --self->pushes_queued_;
-                      self->outbox_.pop_front();
-                      if (ec) return self->Close();
-                      self->DoWrite();
+                      self->OnWritten(ec);
                     });
+  }
+
+  void OnWritten(beast::error_code ec) {
+    writing_ = false;
+    ++write_generation_;
+    write_timer_.cancel();
+    if (outbox_.front().is_push) --pushes_queued_;
+    outbox_bytes_ -= outbox_.front().text.size();
+    outbox_.pop_front();
+    if (ec) return Close();
+    DoWrite();
+    // Below the output cap again: take the next requests.
+    ProcessNext();
+    DoRead();
+  }
+
+  /// A write that does not complete within the write timeout closes the connection
+  /// (a peer that stopped reading).
+  void ArmWriteTimer() {
+    write_timer_.expires_after(ctx_.write_timeout);
+    write_timer_.async_wait([self = this->shared_from_this(),
+                             generation = write_generation_](beast::error_code ec) {
+      if (!ec && self->writing_ && generation == self->write_generation_) self->Close();
+    });
+  }
+
+  /// Stop taking requests; send a close frame once everything queued is written.
+  void CloseAfterFlush(websocket::close_code code) {
+    if (closing_) return;
+    closing_ = true;
+    close_code_ = code;
+    requests_.clear();
+    queued_bytes_ = 0;
+    if (!writing_) DoWrite();
+  }
+
+  void FinishClose() {
+    writing_ = true;  // the close frame is a write too
+    ArmWriteTimer();
+    ws_.async_close(close_code_, [self = this->shared_from_this()](beast::error_code) {
+      self->writing_ = false;
+      self->Close();
+    });
   }
 
   void Close() {
@@ -145,6 +246,7 @@ class WebSocketSession final : public core::SessionSink,
       engine_closed_ = true;
       ctx_.executor.CloseSession(session_);
     }
+    write_timer_.cancel();
     beast::get_lowest_layer(ws_).close();
   }
 
@@ -155,30 +257,42 @@ class WebSocketSession final : public core::SessionSink,
 
   websocket::stream<Stream> ws_;
   HttpContext& ctx_;
+  ConnectionSlot slot_;
+  std::string subprotocol_;
+  bool authed_;
+  asio::steady_timer write_timer_;
+  std::uint64_t write_generation_ = 0;
   beast::flat_buffer in_;
   std::deque<std::string> requests_;
+  std::size_t queued_bytes_ = 0;
   std::deque<Outgoing> outbox_;
+  std::size_t outbox_bytes_ = 0;
   std::size_t pushes_queued_ = 0;
   metrics::Stopwatch stopwatch_;
   core::SessionId session_ = 0;
+  websocket::close_code close_code_ = websocket::close_code::normal;
   bool busy_ = false;
   bool in_submit_ = false;
+  bool reading_ = false;
   bool writing_ = false;
+  bool closing_ = false;
   bool closed_ = false;
   bool engine_closed_ = false;
 };
 
 }  // namespace
 
-void StartWebSocket(beast::tcp_stream stream, Request request, HttpContext& context) {
-  std::make_shared<WebSocketSession<beast::tcp_stream>>(std::move(stream), context)
+void StartWebSocket(beast::tcp_stream stream, Request request, ConnectionSlot slot,
+                    WebSocketAuth auth, HttpContext& context) {
+  std::make_shared<WebSocketSession<beast::tcp_stream>>(std::move(stream), std::move(slot),
+                                                        std::move(auth), context)
       ->Start(std::move(request));
 }
 
 void StartWebSocket(asio::ssl::stream<beast::tcp_stream> stream, Request request,
-                    HttpContext& context) {
-  std::make_shared<WebSocketSession<asio::ssl::stream<beast::tcp_stream>>>(std::move(stream),
-                                                                          context)
+                    ConnectionSlot slot, WebSocketAuth auth, HttpContext& context) {
+  std::make_shared<WebSocketSession<asio::ssl::stream<beast::tcp_stream>>>(
+      std::move(stream), std::move(slot), std::move(auth), context)
       ->Start(std::move(request));
 }
 

@@ -11,6 +11,8 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <poll.h>
+
 #include <array>
 #include <cstring>
 #include <memory>
@@ -33,6 +35,15 @@ constexpr auto kAuthFailureDelay = std::chrono::milliseconds(100);
 constexpr std::size_t kKeepBufferCapacity = 64 * 1024;
 /// TryWrite's answer for a socket that can no longer be written.
 constexpr std::size_t kBroken = static_cast<std::size_t>(-1);
+/// How often a session whose reading is paused checks that its peer is still there.
+constexpr auto kPausedPeerCheck = std::chrono::milliseconds(200);
+
+/// True if the peer closed or reset the connection, even with unread bytes queued
+/// (POLLRDHUP reports the FIN; readability alone would not tell it from data).
+bool PeerHungUp(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
 
 // Plain TCP. A read goes first into a small buffer of the session's own through
 // async_read_some: Asio then reads when epoll reports data and re-arms nothing (an
@@ -88,6 +99,7 @@ class PlainTransport {
     error_code ec;
     socket_.close(ec);
   }
+  int native_handle() { return socket_.native_handle(); }
 
  private:
   tcp::socket socket_;
@@ -125,6 +137,7 @@ class TlsTransport {
     error_code ec;
     stream_.next_layer().close(ec);
   }
+  int native_handle() { return stream_.next_layer().native_handle(); }
 
  private:
   static constexpr std::size_t kBufferSize = 16 * 1024;
@@ -189,9 +202,13 @@ class Session final : public SessionBase,
   void Abort() override { Close(); }
 
  private:
+  /// Reading pauses while replies are unsent beyond the output cap (a write is in
+  /// flight then, and the write timeout bounds the wait) or while pipelined input is
+  /// over the input cap behind a waiting command (a timer then keeps the session
+  /// alive and watches for the peer going away). It resumes from OnWritten/OnResult.
   void DoRead() {
-    if (closed_ || reading_ || peer_eof_) return;
-    if (input_.size() - input_pos_ > ctx_.options.max_pending_input) return;  // resumes later
+    if (closed_ || reading_ || peer_eof_ || OutputFull()) return;
+    if (input_.size() - input_pos_ > ctx_.options.max_pending_input) return WatchWhilePaused();
     reading_ = true;
     transport_.Read([self = this->shared_from_this()](error_code ec, std::string_view data) {
       self->reading_ = false;
@@ -216,9 +233,31 @@ class Session final : public SessionBase,
     DoRead();
   }
 
-  /// Handles buffered requests until one has to wait or input runs out.
+  bool OutputFull() const {
+    return out_.size() + writing_.size() > ctx_.options.max_pending_output;
+  }
+
+  void WatchWhilePaused() {
+    if (pause_timer_armed_) return;
+    if (!pause_timer_) pause_timer_ = std::make_unique<asio::steady_timer>(io_);
+    pause_timer_armed_ = true;
+    pause_timer_->expires_after(kPausedPeerCheck);
+    pause_timer_->async_wait([self = this->shared_from_this()](error_code) {
+      self->pause_timer_armed_ = false;
+      if (self->closed_) return;
+      if (PeerHungUp(self->transport_.native_handle())) return self->Close();  // cancels the wait
+      self->DoRead();  // reads again, or re-arms while still paused
+    });
+  }
+
+  /// Handles buffered requests until one has to wait, input runs out, or the unsent
+  /// output reaches its cap.
   void Process() {
     while (!busy_ && !closing_ && !closed_) {
+      if (OutputFull()) {
+        Flush();  // usually the socket takes it all at once and we carry on
+        if (OutputFull() || closed_) break;  // OnWritten resumes us
+      }
       std::string_view pending(input_.data() + input_pos_, input_.size() - input_pos_);
       if (discarding_) {
         // Oversize line (§1): drain it up to its `\n`, answer `error`, close.
@@ -353,6 +392,10 @@ class Session final : public SessionBase,
     if (registry != nullptr) registry->WriteEnd(this);
     if (ec) return Close();
     Flush();
+    if (!OutputFull()) {  // below the cap again: continue where backpressure stopped us
+      Process();
+      DoRead();
+    }
   }
 
   /// Stop taking requests; close once everything queued is written.
@@ -390,6 +433,7 @@ class Session final : public SessionBase,
   std::size_t pending_pushes_ = 0;
   std::size_t inflight_pushes_ = 0;
   std::unique_ptr<asio::steady_timer> close_timer_;
+  std::unique_ptr<asio::steady_timer> pause_timer_;  ///< only while reading is paused
   metrics::Stopwatch stopwatch_;  ///< since the request in progress arrived
   std::size_t command_index_ = 0;
   bool busy_ = false;  ///< a command is with the engine
@@ -399,6 +443,7 @@ class Session final : public SessionBase,
   bool reading_ = false;
   bool write_in_flight_ = false;
   bool flush_posted_ = false;
+  bool pause_timer_armed_ = false;
   bool discarding_ = false;
   bool peer_eof_ = false;
   bool closing_ = false;

@@ -17,6 +17,9 @@ struct SessionOptions {
   std::size_t max_push_queue = 64;  ///< signal frames queued per connection
   /// Pipelined input buffered while a command waits; beyond it reading pauses.
   std::size_t max_pending_input = 1 << 20;
+  /// Unsent replies beyond which no further request is read or run until the client
+  /// reads (backpressure); a write stuck past the write timeout closes the connection.
+  std::size_t max_pending_output = 256 * 1024;
   metrics::Registry* metrics = nullptr;  ///< optional
 };
 

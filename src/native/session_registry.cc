@@ -14,27 +14,19 @@ SessionRegistry::SessionRegistry(boost::asio::io_context& io,
       // A timeout fires at most a quarter of itself (and never more than 250 ms) late.
       sweep_period_(std::clamp(std::min(read_timeout, write_timeout) / 4,
                                std::chrono::milliseconds(10), std::chrono::milliseconds(250))),
-      max_connections_(max_connections),
-      max_per_ip_(max_per_ip) {}
+      limiter_(max_connections, max_per_ip) {}
 
 SessionRegistry::~SessionRegistry() {
   on_empty_ = nullptr;
   while (SessionBase* s = all_.front()) Remove(s);
 }
 
-bool SessionRegistry::Admits(const std::string& ip) const {
-  if (max_connections_ != 0 && all_.size() >= max_connections_) return false;
-  if (max_per_ip_ != 0) {
-    auto it = per_ip_.find(ip);
-    if (it != per_ip_.end() && it->second >= max_per_ip_) return false;
-  }
-  return true;
-}
+bool SessionRegistry::Admits(const std::string& ip) const { return limiter_.WouldAdmit(ip); }
 
 void SessionRegistry::Add(SessionBase* s) {
   s->registry = this;
   all_.push_back(s);
-  ++per_ip_[s->peer_ip];
+  limiter_.Add(s->peer_ip);
   Touch(s);
   ArmSweep();
 }
@@ -45,8 +37,7 @@ void SessionRegistry::Remove(SessionBase* s) {
   all_.remove(s);
   idle_.remove(s);
   writing_.remove(s);
-  auto it = per_ip_.find(s->peer_ip);
-  if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  limiter_.Release(s->peer_ip);
   if (all_.empty() && on_empty_) on_empty_();
 }
 

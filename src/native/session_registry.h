@@ -12,9 +12,9 @@
 #include <cstddef>
 #include <functional>
 #include <string>
-#include <unordered_map>
 
 #include "core/intrusive_list.h"
+#include "limits/connection_limiter.h"
 
 namespace dflockd::native {
 
@@ -75,12 +75,10 @@ class SessionRegistry {
   std::chrono::milliseconds read_timeout_;
   std::chrono::milliseconds write_timeout_;
   std::chrono::milliseconds sweep_period_;
-  std::size_t max_connections_;
-  std::size_t max_per_ip_;
+  limits::ConnectionLimiter limiter_;
   List all_;
   IdleList idle_;
   WritingList writing_;
-  std::unordered_map<std::string, std::size_t> per_ip_;
   std::function<void()> on_empty_;
   bool sweep_armed_ = false;
 };
