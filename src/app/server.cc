@@ -173,6 +173,7 @@ int RunServer(const Config& config) {
   asio::steady_timer shutdown_timer(io);
   asio::steady_timer drain_poll(io);
   bool draining = false;
+  unsigned drain_polls = 0;
   // Drained: no native connection, no REST request with the engine, no WebSocket,
   // no gRPC call. (Idle HTTP keep-alive connections do not hold the drain.)
   auto drained = [&] {
@@ -185,6 +186,12 @@ int RunServer(const Config& config) {
       spdlog::info("drained: every connection has ended");
       io.stop();
       return;
+    }
+    if (++drain_polls % 40 == 0) {  // every 2 s: say what the drain waits for
+      spdlog::info("draining: {} native connection(s), {} REST request(s), {} WebSocket(s), "
+                   "{} gRPC call(s) left",
+                   native_listener.registry().size(), http_context.busy_requests,
+                   http_context.websockets, grpc_server ? grpc_server->calls() : 0);
     }
     drain_poll.expires_after(std::chrono::milliseconds(50));
     drain_poll.async_wait([&](const boost::system::error_code& e) {
@@ -248,8 +255,9 @@ int RunServer(const Config& config) {
   }
 
   // Close what is left and let the aborted handlers run, so every session is gone
-  // before the engine and listener are destroyed.
+  // before the engine, the listeners and their contexts are destroyed.
   native_listener.registry().AbortAll();
+  http_context.AbortAll();
   host.Stop();
   signals.cancel();
   hangup.cancel();

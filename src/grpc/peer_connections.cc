@@ -3,18 +3,14 @@
 namespace dflockd::grpc_api {
 
 std::string PeerAddress(std::string_view peer) {
-  if (auto colon = peer.find(':'); colon != std::string_view::npos &&
-                                   (peer.substr(0, colon) == "ipv4" || peer.substr(0, colon) == "ipv6")) {
-    peer.remove_prefix(colon + 1);
+  const bool ip = peer.substr(0, 5) == "ipv4:" || peer.substr(0, 5) == "ipv6:";
+  if (!ip) return std::string(peer);  // unix:…, or a form we do not know: as it is
+  peer.remove_prefix(5);
+  std::string_view host = peer.substr(0, peer.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
   }
-  if (auto port = peer.rfind(':'); port != std::string_view::npos) {
-    std::string_view host = peer.substr(0, port);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-      return std::string(host.substr(1, host.size() - 2));
-    }
-    if (host.find(':') == std::string_view::npos) return std::string(host);
-  }
-  return std::string(peer);
+  return std::string(host);
 }
 
 bool PeerConnections::Enter(const std::string& peer) {

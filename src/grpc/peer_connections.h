@@ -17,7 +17,7 @@
 namespace dflockd::grpc_api {
 
 /// The address part of a gRPC peer URI (`ipv4:1.2.3.4:5` → `1.2.3.4`,
-/// `ipv6:[::1]:5` → `::1`); the whole string if it has no port.
+/// `ipv6:[::1]:5` → `::1`); any other form whole.
 std::string PeerAddress(std::string_view peer);
 
 class PeerConnections {

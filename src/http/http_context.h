@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <unordered_set>
 
 #include "core/executor.h"
 #include "limits/connection_limiter.h"
@@ -22,6 +23,16 @@ inline constexpr std::size_t kMaxHeader = 8 * 1024;
 /// reading that connection's requests until the client reads.
 inline constexpr std::size_t kMaxPendingOutput = 256 * 1024;
 
+/// A live HTTP or WebSocket connection, as the listener sees it at shutdown.
+class LiveConnection {
+ public:
+  /// Close the socket now; pending operations then complete and release the session.
+  virtual void Abort() = 0;
+
+ protected:
+  ~LiveConnection() = default;
+};
+
 struct HttpContext {
   explicit HttpContext(core::CommandExecutor& e) : executor(e) {}
 
@@ -37,6 +48,14 @@ struct HttpContext {
   std::function<bool()> draining;
   std::size_t busy_requests = 0;  ///< REST requests with the engine (the drain waits)
   std::size_t websockets = 0;     ///< open WebSocket sessions (the drain waits)
+  std::unordered_set<LiveConnection*> live;  ///< every session, for AbortAll
+
+  /// Closes every connection (end of shutdown), so that each session is gone once
+  /// the io_context has run their aborted handlers, before this context is.
+  void AbortAll() {
+    auto connections = live;
+    for (LiveConnection* c : connections) c->Abort();
+  }
 };
 
 /// One admitted connection, counted in the listener's limiter until destroyed. It

@@ -29,11 +29,13 @@ using tcp = asio::ip::tcp;
 using Response = bhttp::response<bhttp::string_body>;
 
 template <typename Stream>
-class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>> {
+class HttpSession final : public LiveConnection,
+                          public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   template <typename... Args>
   explicit HttpSession(HttpContext& ctx, ConnectionSlot slot, Args&&... args)
       : ctx_(ctx), slot_(std::move(slot)), stream_(std::forward<Args>(args)...) {
+    ctx_.live.insert(this);
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionOpened(metrics::Transport::kHttp);
     // A connection is a session (it counts in stats, and owns two-phase state);
     // plain acquires are deliberately not tied to it.
@@ -41,11 +43,17 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   }
 
   ~HttpSession() {
+    ctx_.live.erase(this);
     if (session_ != 0) ctx_.executor.CloseSession(session_);
     if (busy_) --ctx_.busy_requests;
     if (!handed_over_ && ctx_.metrics != nullptr) {
       ctx_.metrics->ConnectionClosed(metrics::Transport::kHttp);
     }
+  }
+
+  void Abort() override {
+    if (busy_) ctx_.executor.Cancel(waiting_);
+    Close();
   }
 
   void Start() {

@@ -35,6 +35,7 @@ constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
 template <typename Stream>
 class WebSocketSession final : public core::SessionSink,
+                               public LiveConnection,
                                public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
   WebSocketSession(Stream stream, ConnectionSlot slot, WebSocketAuth auth, HttpContext& ctx)
@@ -45,10 +46,12 @@ class WebSocketSession final : public core::SessionSink,
         authed_(auth.authenticated),
         write_timer_(ws_.get_executor()) {
     ++ctx_.websockets;
+    ctx_.live.insert(this);
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionOpened(metrics::Transport::kWebSocket);
   }
 
   ~WebSocketSession() override {
+    ctx_.live.erase(this);
     if (!engine_closed_) ctx_.executor.CloseSession(session_);
     --ctx_.websockets;
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionClosed(metrics::Transport::kWebSocket);
@@ -86,6 +89,8 @@ class WebSocketSession final : public core::SessionSink,
     engine_closed_ = true;
     Close();
   }
+
+  void Abort() override { Close(); }
 
  private:
   bool OutputFull() const { return outbox_bytes_ > kMaxPendingOutput; }

@@ -36,7 +36,7 @@ constexpr std::size_t kKeepBufferCapacity = 64 * 1024;
 /// TryWrite's answer for a socket that can no longer be written.
 constexpr std::size_t kBroken = static_cast<std::size_t>(-1);
 /// How often a session whose reading is paused checks that its peer is still there.
-constexpr auto kPausedPeerCheck = std::chrono::milliseconds(200);
+constexpr auto kPausedPeerCheck = std::chrono::milliseconds(100);
 
 /// True if the peer closed or reset the connection, even with unread bytes queued
 /// (POLLRDHUP reports the FIN; readability alone would not tell it from data).

@@ -16,7 +16,7 @@ import unittest
 import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from dflockd_testlib import Server, grant, unique  # noqa: E402
+from dflockd_testlib import Server, grant, unique, wait_until  # noqa: E402
 
 CTL = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.environ.get("DFLOCKCTL_BIN")
 
@@ -35,16 +35,6 @@ def known_keys(server):
 def listeners(server):
     """Subscriptions the server counts, over all patterns."""
     return sum(ch["listeners"] for ch in server.stats()["signal_channels"])
-
-
-def wait_until(condition, limit=10.0):
-    """Polls `condition` until it holds or `limit` seconds pass; returns the last value."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def ctl_for(servers):

@@ -17,28 +17,11 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from dflockd_testlib import Server, grant, make_self_signed_cert  # noqa: E402
+from dflockd_testlib import Server, grant, grpc_stubs, make_self_signed_cert  # noqa: E402
 
 import grpc  # noqa: E402
 
-STUBS = tempfile.TemporaryDirectory()
-
-
-def generate_stubs():
-    protos = [
-        (os.path.join(ROOT, "proto"), "dflockd/v1/dflockd.proto"),
-        (os.path.join(ROOT, "tests", "grpc", "protos"), "health_min.proto"),
-        (os.path.join(ROOT, "tests", "grpc", "protos"), "reflection_min.proto"),
-    ]
-    for include, proto in protos:
-        subprocess.run(["protoc", "-I", include, "--python_out", STUBS.name, "--grpc_out",
-                        STUBS.name, "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
-                        os.path.join(include, proto)], check=True)
-    sys.path.insert(0, STUBS.name)
-
-
-generate_stubs()
-from dflockd.v1 import dflockd_pb2 as pb, dflockd_pb2_grpc as rpc  # noqa: E402
+pb, rpc = grpc_stubs()
 import health_min_pb2, health_min_pb2_grpc  # noqa: E402
 import reflection_min_pb2, reflection_min_pb2_grpc  # noqa: E402
 

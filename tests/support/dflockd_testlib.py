@@ -271,3 +271,49 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+_STUBS = None
+
+
+def grpc_stubs():
+    """Generates the Python gRPC stubs of proto/ (and the minimal health and
+    reflection protos of tests/grpc/protos) once, puts them on sys.path and returns
+    the (dflockd_pb2, dflockd_pb2_grpc) modules."""
+    global _STUBS
+    import sys
+    if _STUBS is None:
+        _STUBS = tempfile.TemporaryDirectory()
+        protos = [
+            (os.path.join(ROOT, "proto"), "dflockd/v1/dflockd.proto"),
+            (os.path.join(ROOT, "tests", "grpc", "protos"), "health_min.proto"),
+            (os.path.join(ROOT, "tests", "grpc", "protos"), "reflection_min.proto"),
+        ]
+        for include, proto in protos:
+            subprocess.run(["protoc", "-I", include, "--python_out", _STUBS.name, "--grpc_out",
+                            _STUBS.name, "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
+                            os.path.join(include, proto)], check=True)
+        sys.path.insert(0, _STUBS.name)
+    from dflockd.v1 import dflockd_pb2, dflockd_pb2_grpc
+    return dflockd_pb2, dflockd_pb2_grpc
+
+
+def rss_kib(pid):
+    """Resident set size of a process, KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS for %d" % pid)
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02):
+    """Polls until predicate() is true; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
