@@ -17,6 +17,7 @@ if [ "${1:-}" = "--test" ]; then
     libgtest-dev libgmock-dev
     python3 python3-grpcio python3-protobuf python3-websockets
     openssl procps curl prometheus redis-server
+    python3-yaml python3-kubernetes unzip
   )
 fi
 

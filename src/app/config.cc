@@ -123,11 +123,17 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   app.add_option("--fence-state-file", c.fence_state_file,
                  "File persisting the fence high-water mark across restarts")
       ->envname("DFLOCKD_FENCE_STATE_FILE");
-  app.add_flag("--debug{true}", c.debug, "Debug logging")->envname("DFLOCKD_DEBUG");
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
+      ->envname("DFLOCKD_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_flag("--debug{true}", c.debug, "Debug logging (same as --log-level debug)")
+      ->envname("DFLOCKD_DEBUG");
 
   try {
     app.parse(argc, argv);
     Validate(c, auth_token_file);
+    if (c.debug) c.log_level = "debug";
   } catch (const CLI::Success& e) {
     return {std::nullopt, app.exit(e)};
   } catch (const CLI::ParseError& e) {

@@ -32,6 +32,8 @@ struct Config {
   std::string auth_token;  ///< resolved: from --auth-token or the token file
   std::string fence_state_file;
   bool debug = false;
+  /// trace, debug, info, warn, error, critical or off; `debug = true` means debug.
+  std::string log_level = "info";
 };
 
 /// The parsed configuration, or the process exit code when there is nothing to run

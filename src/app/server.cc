@@ -77,7 +77,7 @@ void RaiseDescriptorLimit() {
 }  // namespace
 
 int RunServer(const Config& config) {
-  spdlog::set_level(config.debug ? spdlog::level::debug : spdlog::level::info);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
   ::signal(SIGPIPE, SIG_IGN);
   RaiseDescriptorLimit();
 

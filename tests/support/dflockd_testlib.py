@@ -124,13 +124,15 @@ def grant(line):
     return parts[1], int(parts[2])
 
 
-def make_self_signed_cert(directory):
-    """Writes a throwaway EC certificate for localhost/127.0.0.1; returns (cert, key)."""
+def make_self_signed_cert(directory, dns_names=()):
+    """Writes a throwaway EC certificate for localhost/127.0.0.1 (and `dns_names`);
+    returns (cert, key)."""
     cert = os.path.join(directory, "cert.pem")
     key = os.path.join(directory, "key.pem")
+    names = ",".join(["DNS:localhost", "IP:127.0.0.1"] + ["DNS:" + n for n in dns_names])
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "/CN=localhost", "-addext", "subjectAltName=" + names,
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
     return cert, key
 

@@ -1,0 +1,119 @@
+{{/* Chart name, truncated to the 63 characters a DNS label allows. */}}
+{{- define "dflockd.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-qualified name; pods are <fullname>-<ordinal>, so keep room for it. */}}
+{{- define "dflockd.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "dflockd.headless" -}}
+{{- printf "%s-headless" (include "dflockd.fullname" .) }}
+{{- end }}
+
+{{- define "dflockd.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "dflockd.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "dflockd.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "dflockd.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: lock-server
+{{- end }}
+
+{{- define "dflockd.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "dflockd.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "dflockd.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "dflockd.testImage" -}}
+{{- $repo := default .Values.image.repository .Values.tests.image.repository }}
+{{- $tag := default (default .Chart.AppVersion .Values.image.tag) .Values.tests.image.tag }}
+{{- printf "%s:%s" $repo $tag }}
+{{- end }}
+
+{{- define "dflockd.authSecretName" -}}
+{{- default (printf "%s-auth" (include "dflockd.fullname" .)) .Values.auth.existingSecret }}
+{{- end }}
+
+{{/* Ordered native addresses of the shards: clients route by crc32(key) % count. */}}
+{{- define "dflockd.shardAddresses" -}}
+{{- $addresses := list }}
+{{- range $i := until (int .Values.shards) }}
+{{- $addresses = append $addresses (printf "%s-%d.%s.%s.svc.%s:%d" (include "dflockd.fullname" $) $i (include "dflockd.headless" $) $.Release.Namespace $.Values.clusterDomain (int $.Values.ports.native)) }}
+{{- end }}
+{{- join "," $addresses }}
+{{- end }}
+
+{{/* Which probe kind the pods use (see values.yaml, probes.type). */}}
+{{- define "dflockd.probeType" -}}
+{{- if ne .Values.probes.type "auto" }}
+{{- .Values.probes.type }}
+{{- else if ne (int .Values.ports.http) 0 }}
+{{- "http" }}
+{{- else if and (ne (int .Values.ports.grpc) 0) (not .Values.tls.enabled) }}
+{{- "grpc" }}
+{{- else }}
+{{- "tcp" }}
+{{- end }}
+{{- end }}
+
+{{/* One probe's handler for the chosen kind; `path` is used by HTTP probes. */}}
+{{- define "dflockd.probeHandler" -}}
+{{- $type := include "dflockd.probeType" .root }}
+{{- if eq $type "http" }}
+httpGet:
+  path: {{ .path }}
+  port: http
+  scheme: {{ ternary "HTTPS" "HTTP" .root.Values.tls.enabled }}
+{{- else if eq $type "grpc" }}
+grpc:
+  port: {{ .root.Values.ports.grpc }}
+{{- else }}
+tcpSocket:
+  port: native
+{{- end }}
+{{- end }}
+
+{{/* Rules the schema cannot express; a bad combination fails the render. */}}
+{{- define "dflockd.validate" -}}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownTimeoutSeconds) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be larger than server.shutdownTimeoutSeconds (%d): the pod is killed before it has drained" (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownTimeoutSeconds)) }}
+{{- end }}
+{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) }}
+{{- fail "tls.enabled needs tls.existingSecret: a kubernetes.io/tls Secret (tls.crt, tls.key), e.g. from cert-manager" }}
+{{- end }}
+{{- $type := include "dflockd.probeType" . }}
+{{- if and (eq $type "http") (eq (int .Values.ports.http) 0) }}
+{{- fail "probes.type http needs ports.http" }}
+{{- end }}
+{{- if and (eq $type "grpc") (eq (int .Values.ports.grpc) 0) }}
+{{- fail "probes.type grpc needs ports.grpc" }}
+{{- end }}
+{{- if and (eq $type "grpc") .Values.tls.enabled }}
+{{- fail "probes.type grpc cannot check a TLS port (kubelet's gRPC probe speaks plaintext): use tcp or http" }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled (eq (int .Values.ports.http) 0) }}
+{{- fail "metrics.serviceMonitor needs ports.http (/metrics is served there)" }}
+{{- end }}
+{{- end }}
