@@ -21,6 +21,8 @@ struct Acquire {
   std::int64_t timeout_s = 0;
   std::optional<std::int64_t> lease_s;  ///< empty: the server's default lease
   std::uint32_t limit = 1;              ///< always 1 for locks
+  /// Lock-delay of this hold if it ends without a release; empty: the server's.
+  std::optional<std::int64_t> lock_delay_s;
 };
 
 /// Two-phase acquisition, phase 1: join the queue (or get the grant at once).
@@ -29,6 +31,7 @@ struct Enqueue {
   std::string key;
   std::optional<std::int64_t> lease_s;
   std::uint32_t limit = 1;
+  std::optional<std::int64_t> lock_delay_s;  ///< as in Acquire
 };
 
 /// Two-phase acquisition, phase 2: wait for the grant of an earlier Enqueue.

@@ -1,6 +1,7 @@
 // Engine: sessions, command dispatch, timers and shutdown.
 #include "core/engine.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/validation.h"
@@ -12,7 +13,9 @@ Engine::Engine(EngineConfig config, const Clock& clock, TokenSource& tokens)
     : config_(config),
       clock_(clock),
       tokens_(tokens),
-      next_gc_(AddSaturating(clock.Now(), config.gc_interval)) {}
+      next_gc_(AddSaturating(clock.Now(), config.gc_interval)),
+      grace_until_(AddSaturating(clock.Now(), config.restart_grace)),
+      grace_pending_(config.restart_grace > Duration::zero()) {}
 
 Engine::~Engine() {
   // Unlink everything so no completion outlives the engine unrun.
@@ -53,11 +56,16 @@ void Engine::CloseSessionState(SessionState* s) {
     touched.push_back(w->resource);
     RemoveWaiter(w);
   }
+  const TimePoint now = clock_.Now();
   while (Holder* h = s->holds.front()) {
     h->awaiting_wait = false;
     if (config_.auto_release_on_disconnect) {
-      touched.push_back(h->resource);
+      // Freed without a release: the holder may still be at work (lock-delay).
+      Resource& r = *h->resource;
+      const std::int64_t delay_s = h->lock_delay_s;
+      touched.push_back(&r);
       RemoveHolder(h);
+      StartDelay(r, delay_s, now);
     } else {
       // The hold outlives its connection until it is released by token or expires.
       s->holds.remove(h);
@@ -85,7 +93,7 @@ RequestId Engine::Submit(SessionId session, Command command, Completion done) {
       return kNoRequest;
     }
   }
-  if (!IsValid(command)) {
+  if (!IsValid(command) || !WithinMaxLease(command)) {
     done(ErrorCode::kInvalid);
     return kNoRequest;
   }
@@ -135,9 +143,19 @@ void Engine::Tick() {
   while (Timed* t = deadlines_.PopDue(now)) {
     if (t->kind == kLease) {
       ExpireLease(static_cast<Holder*>(t));
+    } else if (t->kind == kLockDelay) {
+      EndDelay(static_cast<DelayedSlot*>(t));
     } else {
       TimeOutWait(static_cast<Waiter*>(t));
     }
+  }
+  if (grace_pending_ && now >= grace_until_) {
+    grace_pending_ = false;
+    PromoteAll();
+  }
+  if (fence_retry_ <= now) {
+    fence_retry_ = kNever;
+    PromoteAll();  // FenceReady() schedules the next retry if the store still fails
   }
   if (now >= next_gc_) {
     CollectGarbage();
@@ -146,8 +164,23 @@ void Engine::Tick() {
 }
 
 TimePoint Engine::NextDeadline() const {
-  TimePoint next = deadlines_.Next();
-  return next_gc_ < next ? next_gc_ : next;
+  TimePoint next = std::min(deadlines_.Next(), next_gc_);
+  if (grace_pending_) next = std::min(next, grace_until_);
+  return std::min(next, fence_retry_);
+}
+
+bool Engine::WithinMaxLease(const Command& command) const {
+  if (config_.max_lease_s == 0) return true;
+  auto within = [&](const std::optional<std::int64_t>& v) {
+    return !v || *v <= config_.max_lease_s;
+  };
+  return std::visit(Overloaded{
+                        [&](const Acquire& c) { return within(c.lease_s) && within(c.lock_delay_s); },
+                        [&](const Enqueue& c) { return within(c.lease_s) && within(c.lock_delay_s); },
+                        [&](const Renew& c) { return within(c.lease_s); },
+                        [](const auto&) { return true; },
+                    },
+                    command);
 }
 
 void Engine::BeginDrain() {

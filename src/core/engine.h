@@ -28,6 +28,15 @@ struct EngineConfig {
   std::size_t max_waiters = 0;          ///< per key; 0 = unlimited
   std::size_t max_subscriptions = 0;    ///< per session; 0 = unlimited
   bool auto_release_on_disconnect = true;
+  /// Lock-delay: a hold that ends without a release (lease expiry, or auto-release
+  /// when its session closes) withholds its slot this long. 0 = off. Acquire and
+  /// Enqueue may override it per hold.
+  std::int64_t lock_delay_s = 0;
+  /// Longest lease (and lock-delay) a request may ask for; 0 = the protocol's bound.
+  std::int64_t max_lease_s = 0;
+  /// Grants held back this long from construction (restart after an unclean stop,
+  /// so holders of the previous run whose leases still run cannot overlap new ones).
+  Duration restart_grace{0};
 };
 
 /// Counters for metrics; monotonic except where noted.
@@ -39,6 +48,8 @@ struct EngineCounters {
   std::uint64_t signals_delivered = 0;
   std::uint64_t signals_dropped = 0;
   std::uint64_t slow_consumer_evictions = 0;
+  std::uint64_t lock_delays = 0;      ///< lock-delays started
+  std::uint64_t fence_refusals = 0;   ///< grants refused: no fence could be persisted
 };
 
 class Engine final : public CommandExecutor {
@@ -65,6 +76,13 @@ class Engine final : public CommandExecutor {
 
   StatsSnapshot Snapshot() const;
   const EngineCounters& counters() const { return counters_; }
+  /// Keys with a slot withheld by lock-delay right now.
+  std::size_t keys_in_delay() const { return keys_in_delay_; }
+  /// Restart grace: grants are held back until restart_grace_until().
+  bool in_restart_grace() const { return clock_.Now() < grace_until_; }
+  TimePoint restart_grace_until() const { return grace_until_; }
+  /// False while no fence can be persisted (grants are refused meanwhile).
+  bool fences_available() const { return fence_retry_ == kNever; }
   std::size_t session_count() const { return sessions_.size(); }
   std::size_t resource_count() const { return resources_[0].size() + resources_[1].size(); }
   std::size_t held_count() const { return holders_.live(); }
@@ -83,10 +101,27 @@ class Engine final : public CommandExecutor {
   /// The unexpired holder of `token_text` on (ns, key), or kInvalid / kNotHeld.
   Result<Holder*> FindLiveHolder(Namespace ns, const std::string& key,
                                  const std::string& token_text);
-  Granted Grant(Resource& r, SessionState* owner, SessionId owner_id, std::int64_t lease_s);
+  /// Requires HasRoom(r) and FenceReady().
+  Granted Grant(Resource& r, SessionState* owner, SessionId owner_id, std::int64_t lease_s,
+                std::int64_t lock_delay_s);
   void GrantToWaiter(Waiter* w);
   /// Queues a waiter at the back of `r` (FIFO), or kMaxWaiters.
-  Result<Waiter*> AddWaiter(Resource& r, SessionState* s, std::int64_t lease_s, bool two_phase);
+  Result<Waiter*> AddWaiter(Resource& r, SessionState* s, std::int64_t lease_s,
+                            std::int64_t lock_delay_s, bool two_phase);
+  /// A slot is free: fewer holders and withheld slots than the limit, and no
+  /// restart grace in force.
+  bool HasRoom(const Resource& r) const;
+  /// A fence can be issued now (persisted first when a store is configured). If not,
+  /// grants wait and a retry is scheduled.
+  bool FenceReady();
+  /// Withholds one slot of `r` for `delay_s` from `from` (lock-delay).
+  void StartDelay(Resource& r, std::int64_t delay_s, TimePoint from);
+  void EndDelay(DelayedSlot* d);
+  /// Grants to every queue that has room (after restart grace or a fence outage).
+  void PromoteAll();
+  std::int64_t LockDelayOrDefault(const std::optional<std::int64_t>& delay) const;
+  /// Leases and lock-delays within --max-lease-ttl.
+  bool WithinMaxLease(const Command& command) const;
   void EvictExpired(Resource& r);
   void RemoveHolder(Holder* h);
   void RemoveWaiter(Waiter* w);
@@ -115,6 +150,11 @@ class Engine final : public CommandExecutor {
   IntrusiveList<Resource, &Resource::in_idle> idle_;  ///< oldest idle first
   SlotPool<Holder> holders_;
   SlotPool<Waiter> waiters_;
+  SlotPool<DelayedSlot> delays_;
+  std::size_t keys_in_delay_ = 0;
+  TimePoint grace_until_{};
+  bool grace_pending_ = false;  ///< waiters are promoted when the grace ends
+  TimePoint fence_retry_ = kNever;  ///< set while fences are unavailable
   DeadlineQueue deadlines_;
   TimePoint next_gc_;
   std::unordered_map<SessionId, std::unique_ptr<SessionState>> sessions_;

@@ -19,6 +19,52 @@ std::int64_t Engine::LeaseOrDefault(const std::optional<std::int64_t>& lease) co
   return lease ? *lease : config_.default_lease_s;
 }
 
+std::int64_t Engine::LockDelayOrDefault(const std::optional<std::int64_t>& delay) const {
+  return delay ? *delay : config_.lock_delay_s;
+}
+
+bool Engine::HasRoom(const Resource& r) const {
+  return r.holders.size() + r.delayed < r.limit && !in_restart_grace();
+}
+
+bool Engine::FenceReady() {
+  if (tokens_.Ready()) return true;
+  // Try again in a second; waiters keep their places (their timeouts still run).
+  if (fence_retry_ == kNever) fence_retry_ = AddSaturating(clock_.Now(), std::chrono::seconds(1));
+  return false;
+}
+
+void Engine::StartDelay(Resource& r, std::int64_t delay_s, TimePoint from) {
+  if (delay_s <= 0) return;
+  TimePoint until = AddSaturating(from, Seconds(delay_s));
+  if (until <= clock_.Now()) return;  // already over (a lease found expired late)
+  DelayedSlot* d = delays_.Acquire();
+  d->resource = &r;
+  if (r.delayed++ == 0) ++keys_in_delay_;
+  r.delayed_until = std::max(r.delayed_until, until);
+  deadlines_.Schedule(d, until);
+  ++counters_.lock_delays;
+}
+
+void Engine::EndDelay(DelayedSlot* d) {
+  Resource& r = *d->resource;
+  deadlines_.Remove(d);
+  delays_.Release(d);
+  if (--r.delayed == 0) --keys_in_delay_;
+  Promote(r);
+  UpdateIdle(r);
+}
+
+void Engine::PromoteAll() {
+  for (auto& map : resources_) {
+    for (auto& [key, r] : map) {
+      if (r.waiters.empty()) continue;
+      Promote(r);
+      UpdateIdle(r);
+    }
+  }
+}
+
 Resource* Engine::Find(Namespace ns, std::string_view key) {
   auto& map = resources_[static_cast<int>(ns)];
   auto it = map.find(key);
@@ -49,13 +95,14 @@ Holder* Engine::FindHolder(Resource& r, const Token& token) {
 }
 
 Granted Engine::Grant(Resource& r, SessionState* owner, SessionId owner_id,
-                      std::int64_t lease_s) {
+                      std::int64_t lease_s, std::int64_t lock_delay_s) {
   Holder* h = holders_.Acquire();
   h->resource = &r;
   h->owner = owner;
   h->owner_id = owner_id;
   h->token = tokens_.Next();
   h->lease_s = lease_s;
+  h->lock_delay_s = lock_delay_s;
   if (owner != nullptr) owner->holds.push_back(h);
   r.holders.push_back(h);
   deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(lease_s)));
@@ -99,7 +146,10 @@ void Engine::EvictExpired(Resource& r) {
     Holder* h = r.holders[i];
     if (h->deadline <= now) {
       ++counters_.expiries;
+      const TimePoint expired_at = h->deadline;
+      const std::int64_t delay_s = h->lock_delay_s;
       RemoveHolder(h);  // swaps the last holder into slot i
+      StartDelay(r, delay_s, expired_at);
       evicted = true;
     } else {
       ++i;
@@ -114,11 +164,12 @@ void Engine::GrantToWaiter(Waiter* w) {
   Completion done = std::move(w->done);
   bool phase_one = w->two_phase && !done;
   std::int64_t lease_s = w->lease_s;
+  std::int64_t lock_delay_s = w->lock_delay_s;
   std::string two_phase_key = w->two_phase ? TwoPhaseKey(r.ns, *r.key) : std::string();
   bool two_phase = w->two_phase;
   w->two_phase = false;  // keep RemoveWaiter from dropping the state we update below
   RemoveWaiter(w);
-  Granted g = Grant(r, s, s != nullptr ? s->id : 0, lease_s);
+  Granted g = Grant(r, s, s != nullptr ? s->id : 0, lease_s, lock_delay_s);
   if (phase_one) {
     // Granted before Wait: the lease runs from now; Wait will report it.
     Holder* h = r.holders.back();
@@ -131,7 +182,10 @@ void Engine::GrantToWaiter(Waiter* w) {
 }
 
 void Engine::Promote(Resource& r) {
-  while (r.holders.size() < r.limit && !r.waiters.empty()) GrantToWaiter(r.waiters.front());
+  while (HasRoom(r) && !r.waiters.empty()) {
+    if (!FenceReady()) return;  // no unpersisted fence: the waiters keep their places
+    GrantToWaiter(r.waiters.front());
+  }
 }
 
 void Engine::UpdateIdle(Resource& r) {
@@ -148,7 +202,10 @@ void Engine::UpdateIdle(Resource& r) {
 void Engine::ExpireLease(Holder* h) {
   Resource& r = *h->resource;
   ++counters_.expiries;
+  const TimePoint expired_at = h->deadline;
+  const std::int64_t delay_s = h->lock_delay_s;
   RemoveHolder(h);
+  StartDelay(r, delay_s, expired_at);  // the holder may only be paused, not gone
   Promote(r);
   UpdateIdle(r);
 }
@@ -174,7 +231,7 @@ void Engine::CollectGarbage() {
 }
 
 Result<Waiter*> Engine::AddWaiter(Resource& r, SessionState* s, std::int64_t lease_s,
-                                  bool two_phase) {
+                                  std::int64_t lock_delay_s, bool two_phase) {
   if (config_.max_waiters != 0 && r.waiters.size() >= config_.max_waiters) {
     return ErrorCode::kMaxWaiters;
   }
@@ -182,6 +239,7 @@ Result<Waiter*> Engine::AddWaiter(Resource& r, SessionState* s, std::int64_t lea
   w->resource = &r;
   w->session = s;
   w->lease_s = lease_s;
+  w->lock_delay_s = lock_delay_s;
   w->two_phase = two_phase;
   r.waiters.push_back(w);
   if (s != nullptr) s->waiters.push_back(w);
@@ -194,16 +252,23 @@ Result<Reply> Engine::DoAcquire(SessionState* s, Acquire& cmd, Completion& done,
   if (!found) return found.error();
   Resource& r = *found.value();
   std::int64_t lease_s = LeaseOrDefault(cmd.lease_s);
-  if (r.holders.size() < r.limit && r.waiters.empty()) {
-    Granted g = Grant(r, s, s != nullptr ? s->id : 0, lease_s);
+  std::int64_t lock_delay_s = LockDelayOrDefault(cmd.lock_delay_s);
+  if (HasRoom(r) && r.waiters.empty()) {
+    if (!FenceReady()) {
+      ++counters_.fence_refusals;
+      UpdateIdle(r);
+      return ErrorCode::kFenceUnavailable;
+    }
+    Granted g = Grant(r, s, s != nullptr ? s->id : 0, lease_s, lock_delay_s);
     UpdateIdle(r);
     return Reply{std::move(g)};
   }
   if (cmd.timeout_s == 0) {
     ++counters_.timeouts;
+    UpdateIdle(r);  // a key created by this try (in a grace) must still be collected
     return ErrorCode::kTimeout;
   }
-  auto queued = AddWaiter(r, s, lease_s, /*two_phase=*/false);
+  auto queued = AddWaiter(r, s, lease_s, lock_delay_s, /*two_phase=*/false);
   if (!queued) return queued.error();
   Waiter* w = queued.value();
   w->done = std::move(done);
@@ -225,15 +290,21 @@ Result<Reply> Engine::DoEnqueue(SessionState* s, Enqueue& cmd) {
   if (!found) return found.error();
   Resource& r = *found.value();
   std::int64_t lease_s = LeaseOrDefault(cmd.lease_s);
-  if (r.holders.size() < r.limit && r.waiters.empty()) {
-    Granted g = Grant(r, s, s->id, lease_s);
+  std::int64_t lock_delay_s = LockDelayOrDefault(cmd.lock_delay_s);
+  if (HasRoom(r) && r.waiters.empty()) {
+    if (!FenceReady()) {
+      ++counters_.fence_refusals;
+      UpdateIdle(r);
+      return ErrorCode::kFenceUnavailable;
+    }
+    Granted g = Grant(r, s, s->id, lease_s, lock_delay_s);
     Holder* h = r.holders.back();
     h->awaiting_wait = true;
     s->two_phase.emplace(std::move(tp_key), TwoPhase{nullptr, h, h->token});
     UpdateIdle(r);
     return Reply{std::move(g)};
   }
-  auto queued = AddWaiter(r, s, lease_s, /*two_phase=*/true);
+  auto queued = AddWaiter(r, s, lease_s, lock_delay_s, /*two_phase=*/true);
   if (!queued) return queued.error();
   s->two_phase.emplace(std::move(tp_key), TwoPhase{queued.value(), nullptr, {}});
   return Reply{Queued{}};

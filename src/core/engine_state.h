@@ -27,7 +27,7 @@ struct Resource;
 struct SessionState;
 
 /// Values of Timed::kind.
-enum TimedKind : std::uint8_t { kLease = 1, kWaitTimeout = 2 };
+enum TimedKind : std::uint8_t { kLease = 1, kWaitTimeout = 2, kLockDelay = 3 };
 
 struct Holder : Timed {
   Holder() { kind = kLease; }
@@ -37,6 +37,7 @@ struct Holder : Timed {
   SessionId owner_id = 0;
   Token token;
   std::int64_t lease_s = 0;
+  std::int64_t lock_delay_s = 0;  ///< withheld this long if the hold ends unreleased
   bool awaiting_wait = false;  ///< granted to a phase-1 waiter; a Wait will report it
   std::uint32_t slot = 0;
   std::uint32_t generation = 0;
@@ -49,6 +50,7 @@ struct Holder : Timed {
     owner_id = 0;
     token = {};
     lease_s = 0;
+    lock_delay_s = 0;
     awaiting_wait = false;
   }
 };
@@ -60,6 +62,7 @@ struct Waiter : Timed {
   Resource* resource = nullptr;
   SessionState* session = nullptr;
   std::int64_t lease_s = 0;
+  std::int64_t lock_delay_s = 0;  ///< for the hold it will get
   bool two_phase = false;
   Completion done;  ///< empty while a phase-1 waiter has no Wait attached
   std::uint32_t slot = 0;
@@ -72,8 +75,25 @@ struct Waiter : Timed {
     resource = nullptr;
     session = nullptr;
     lease_s = 0;
+    lock_delay_s = 0;
     two_phase = false;
     done = nullptr;
+  }
+};
+
+/// Lock-delay (Chubby, Consul): a slot withheld after a hold ended without a release
+/// (lease expired, or its session closed and auto-release freed it). It counts
+/// against the resource's limit until its deadline, so waiters keep their places
+/// and are granted when it ends.
+struct DelayedSlot : Timed {
+  DelayedSlot() { kind = kLockDelay; }
+  Resource* resource = nullptr;
+  std::uint32_t slot = 0;
+  std::uint32_t generation = 0;
+  void Reset() {
+    static_cast<Timed&>(*this) = Timed{};
+    kind = kLockDelay;
+    resource = nullptr;
   }
 };
 
@@ -85,9 +105,12 @@ struct Resource {
   std::uint32_t limit = 1;
   std::vector<Holder*> holders;
   WaiterQueue waiters;
+  std::uint32_t delayed = 0;  ///< slots withheld by lock-delay (DelayedSlot)
+  TimePoint delayed_until{};  ///< when the last of them ends (for stats)
   ListHook<Resource> in_idle;
   TimePoint idle_since{};
-  bool idle() const { return holders.empty() && waiters.empty(); }
+  /// Idle: nothing held, waited for or withheld, so GC may drop it.
+  bool idle() const { return holders.empty() && waiters.empty() && delayed == 0; }
 };
 
 /// Two-phase progress of one session on one key.

@@ -34,12 +34,19 @@ StatsSnapshot Engine::Snapshot() const {
           lock.owner_session = r.holders.front()->owner_id;
           lock.lease_expires_in_s = SecondsBetween(now, r.holders.front()->deadline);
         }
+        if (r.delayed != 0) lock.lock_delay_remaining_s = SecondsBetween(now, r.delayed_until);
         out.locks.push_back(std::move(lock));
       } else {
-        out.semaphores.push_back({key, r.limit, r.holders.size(), r.waiters.size()});
+        StatsSnapshot::Semaphore sem{key, r.limit, r.holders.size(), r.waiters.size()};
+        sem.delayed = r.delayed;
+        if (r.delayed != 0) sem.lock_delay_remaining_s = SecondsBetween(now, r.delayed_until);
+        out.semaphores.push_back(std::move(sem));
       }
     }
   }
+  out.keys_in_lock_delay = keys_in_delay_;
+  if (in_restart_grace()) out.restart_grace_remaining_s = SecondsBetween(now, grace_until_);
+  out.fences_unavailable = !fences_available();
   SortByKey(out.locks);
   SortByKey(out.semaphores);
   SortByKey(out.idle_locks);

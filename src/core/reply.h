@@ -39,12 +39,15 @@ struct StatsSnapshot {
     std::uint64_t owner_session = 0;  ///< 0 when only waiters remain
     double lease_expires_in_s = 0;
     std::uint64_t waiters = 0;
+    double lock_delay_remaining_s = 0;  ///< > 0 while lock-delay withholds the key
   };
   struct Semaphore {
     std::string key;
     std::uint32_t limit = 0;
     std::uint64_t holders = 0;
     std::uint64_t waiters = 0;
+    std::uint64_t delayed = 0;  ///< slots withheld by lock-delay
+    double lock_delay_remaining_s = 0;
   };
   struct Idle {
     std::string key;
@@ -61,6 +64,10 @@ struct StatsSnapshot {
   std::vector<Idle> idle_locks;
   std::vector<Idle> idle_semaphores;
   std::vector<Channel> signal_channels;
+  // Safety state; each is reported only while it applies.
+  std::uint64_t keys_in_lock_delay = 0;
+  double restart_grace_remaining_s = 0;  ///< > 0 while grants are held back
+  bool fences_unavailable = false;       ///< grants refused: fences cannot be persisted
 };
 
 using Reply = std::variant<Granted, Queued, Renewed, Ack, Published, StatsSnapshot>;

@@ -15,6 +15,7 @@ const char* ToString(ErrorCode code) {
     case ErrorCode::kLeaseExpired: return "lease_expired";
     case ErrorCode::kMaxSubscriptions: return "max_subscriptions";
     case ErrorCode::kDraining: return "draining";
+    case ErrorCode::kFenceUnavailable: return "fence_unavailable";
     case ErrorCode::kCancelled: return "cancelled";
   }
   return "unknown";

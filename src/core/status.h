@@ -21,6 +21,7 @@ enum class ErrorCode : std::uint8_t {
   kLeaseExpired,      ///< the grant expired before it could be reported
   kMaxSubscriptions,  ///< per-session subscription cap reached
   kDraining,          ///< the server is shutting down
+  kFenceUnavailable,  ///< no fence can be persisted right now: no grant is issued
   kCancelled,         ///< the requester went away (cancel or session close)
 };
 

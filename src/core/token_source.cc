@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 namespace dflockd::core {
 namespace {
@@ -54,12 +55,17 @@ std::optional<Token> ParseToken(std::string_view text) {
 TokenSource::TokenSource(std::uint64_t first_fence, FenceStore* store)
     : next_fence_(first_fence == 0 ? 1 : first_fence), store_(store) {}
 
+bool TokenSource::Ready() {
+  if (store_ == nullptr || next_fence_ < reserved_until_) return true;
+  // Persist before issuing: a crash right after must not allow a reissue.
+  if (next_fence_ > std::numeric_limits<std::uint64_t>::max() - kReserveBlock) return false;
+  std::uint64_t limit = next_fence_ + kReserveBlock;
+  if (!store_->Reserve(limit)) return false;
+  reserved_until_ = limit;
+  return true;
+}
+
 Token TokenSource::Next() {
-  if (store_ != nullptr && next_fence_ >= reserved_until_) {
-    // Persist before issuing: a crash right after must not allow a reissue.
-    std::uint64_t limit = next_fence_ + kReserveBlock;
-    if (store_->Reserve(limit)) reserved_until_ = limit;
-  }
   Token t{next_fence_++, RandomU64()};
   return t;
 }

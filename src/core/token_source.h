@@ -41,7 +41,14 @@ class TokenSource {
   /// persisted high-water mark)). `store` may be null.
   explicit TokenSource(std::uint64_t first_fence, FenceStore* store = nullptr);
 
+  /// True if a fence may be issued now: the block it falls in is persisted (a new
+  /// block is persisted here when needed), or there is no store. While false, no
+  /// fence may be issued: an unpersisted one could be reissued after a crash.
+  bool Ready();
+  /// The next token. Call only after Ready() returned true.
   Token Next();
+  /// Every fence issued so far is below this (the persisted mark; 0 if no store).
+  std::uint64_t reserved_until() const { return reserved_until_; }
 
  private:
   std::uint64_t RandomU64();

@@ -11,6 +11,8 @@ bool LeaseOk(const std::optional<std::int64_t>& l) { return !l || (*l >= 1 && *l
 bool LimitOk(Namespace ns, std::uint32_t limit) {
   return ns == Namespace::kLock ? limit == 1 : (limit >= 1 && limit <= kMaxLimit);
 }
+/// 0 turns lock-delay off for the hold.
+bool LockDelayOk(const std::optional<std::int64_t>& d) { return !d || (*d >= 0 && *d <= kMaxLeaseS); }
 
 
 }  // namespace
@@ -20,10 +22,11 @@ bool IsValid(const Command& command) {
       Overloaded{
           [](const Acquire& c) {
             return IsValidKey(c.key) && TimeoutOk(c.timeout_s) && LeaseOk(c.lease_s) &&
-                   LimitOk(c.ns, c.limit);
+                   LimitOk(c.ns, c.limit) && LockDelayOk(c.lock_delay_s);
           },
           [](const Enqueue& c) {
-            return IsValidKey(c.key) && LeaseOk(c.lease_s) && LimitOk(c.ns, c.limit);
+            return IsValidKey(c.key) && LeaseOk(c.lease_s) && LimitOk(c.ns, c.limit) &&
+                   LockDelayOk(c.lock_delay_s);
           },
           [](const Wait& c) { return IsValidKey(c.key) && TimeoutOk(c.timeout_s); },
           [](const Release& c) { return IsValidKey(c.key) && !c.token.empty(); },

@@ -34,6 +34,7 @@ core::Command ToCommand(const v1::AcquireRequest& r) {
   c.limit = LimitOf(r.resource());
   c.timeout_s = r.timeout_s();
   c.lease_s = LeaseOf(r.lease_ttl_s());
+  if (r.has_lock_delay_s()) c.lock_delay_s = r.lock_delay_s();
   return c;
 }
 
@@ -60,6 +61,7 @@ core::Command ToCommand(const v1::EnqueueRequest& r) {
   c.key = r.resource().key();
   c.limit = LimitOf(r.resource());
   c.lease_s = LeaseOf(r.lease_ttl_s());
+  if (r.has_lock_delay_s()) c.lock_delay_s = r.lock_delay_s();
   return c;
 }
 
@@ -90,12 +92,16 @@ void FillGrant(const core::Granted& g, v1::Grant* out) {
 // Keys and subjects are bytes on the native protocol; protobuf strings must be UTF-8.
 void FillStats(const core::StatsSnapshot& s, v1::StatsResponse* out) {
   out->set_connections(s.connections);
+  out->set_keys_in_lock_delay(s.keys_in_lock_delay);
+  out->set_restart_grace_remaining_s(s.restart_grace_remaining_s);
+  out->set_fences_unavailable(s.fences_unavailable);
   for (const auto& l : s.locks) {
     auto* m = out->add_locks();
     m->set_key(core::ToValidUtf8(l.key));
     m->set_owner_conn_id(l.owner_session);
     m->set_lease_expires_in_s(l.lease_expires_in_s);
     m->set_waiters(l.waiters);
+    m->set_lock_delay_remaining_s(l.lock_delay_remaining_s);
   }
   for (const auto& x : s.semaphores) {
     auto* m = out->add_semaphores();
@@ -103,6 +109,8 @@ void FillStats(const core::StatsSnapshot& s, v1::StatsResponse* out) {
     m->set_limit(x.limit);
     m->set_holders(x.holders);
     m->set_waiters(x.waiters);
+    m->set_delayed(x.delayed);
+    m->set_lock_delay_remaining_s(x.lock_delay_remaining_s);
   }
   for (const auto& i : s.idle_locks) {
     auto* m = out->add_idle_locks();

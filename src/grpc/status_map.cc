@@ -18,6 +18,7 @@ StatusCode CodeFor(ErrorCode code) {
     case ErrorCode::kAlreadyEnqueued: return StatusCode::ALREADY_EXISTS;
     case ErrorCode::kLeaseExpired: return StatusCode::ABORTED;
     case ErrorCode::kDraining: return StatusCode::UNAVAILABLE;
+    case ErrorCode::kFenceUnavailable: return StatusCode::UNAVAILABLE;
     case ErrorCode::kCancelled: return StatusCode::CANCELLED;
   }
   return StatusCode::UNKNOWN;
@@ -37,6 +38,9 @@ StatusCode CodeFor(ErrorCode code) {
     case ErrorCode::kAlreadyEnqueued: message = "already enqueued"; break;
     case ErrorCode::kLeaseExpired: message = "lease expired before it was collected"; break;
     case ErrorCode::kDraining: message = "server is shutting down"; break;
+    case ErrorCode::kFenceUnavailable:
+      message = "fence state cannot be persisted: no grant is issued";
+      break;
     case ErrorCode::kCancelled: message = "cancelled"; break;
   }
   return ::grpc::Status(CodeFor(code), message);

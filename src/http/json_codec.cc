@@ -64,6 +64,7 @@ core::Result<core::Command> CommandFrom(const Route& route, const bj::object& bo
       c.timeout_s = f.Int("timeout_s").value_or(0);
       c.lease_s = f.Int("lease_ttl_s");
       c.limit = LimitOf(route, f);
+      c.lock_delay_s = f.Int("lock_delay_s");
       command = std::move(c);
       break;
     }
@@ -73,6 +74,7 @@ core::Result<core::Command> CommandFrom(const Route& route, const bj::object& bo
       c.key = route.key;
       c.lease_s = f.Int("lease_ttl_s");
       c.limit = LimitOf(route, f);
+      c.lock_delay_s = f.Int("lock_delay_s");
       command = std::move(c);
       break;
     }

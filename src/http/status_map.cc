@@ -16,6 +16,8 @@ HttpError ErrorFor(core::ErrorCode code) {
     case ErrorCode::kAlreadyEnqueued: return {409, "already_enqueued", "already enqueued on this connection"};
     case ErrorCode::kLeaseExpired: return {409, "lease_expired", "lease expired before it was collected"};
     case ErrorCode::kDraining: return {503, "draining", "server is shutting down"};
+    case ErrorCode::kFenceUnavailable:
+      return {503, "fence_unavailable", "fence state cannot be persisted: no grant is issued"};
     case ErrorCode::kCancelled: return {499, "cancelled", "cancelled"};
   }
   return {500, "internal", "internal error"};

@@ -102,6 +102,11 @@ void AppendStatsJson(std::string& out, const core::StatsSnapshot& s) {
     out.push_back(',');
     Key(out, "waiters");
     AppendUint(out, l.waiters);
+    if (l.lock_delay_remaining_s > 0) {  // only while lock-delay applies: no change otherwise
+      out.push_back(',');
+      Key(out, "lock_delay_remaining_s");
+      AppendSeconds(out, l.lock_delay_remaining_s);
+    }
   });
   out.push_back(',');
   AppendArray(out, "semaphores", s.semaphores, [&](const Snap::Semaphore& m) {
@@ -116,6 +121,14 @@ void AppendStatsJson(std::string& out, const core::StatsSnapshot& s) {
     out.push_back(',');
     Key(out, "waiters");
     AppendUint(out, m.waiters);
+    if (m.delayed != 0) {
+      out.push_back(',');
+      Key(out, "delayed");
+      AppendUint(out, m.delayed);
+      out.push_back(',');
+      Key(out, "lock_delay_remaining_s");
+      AppendSeconds(out, m.lock_delay_remaining_s);
+    }
   });
   auto idle = [&](const Snap::Idle& i) {
     Key(out, "key");
@@ -141,6 +154,22 @@ void AppendStatsJson(std::string& out, const core::StatsSnapshot& s) {
     Key(out, "listeners");
     AppendUint(out, c.listeners);
   });
+  // Safety state, only while it applies, so the line is unchanged otherwise.
+  if (s.keys_in_lock_delay != 0) {
+    out.push_back(',');
+    Key(out, "keys_in_lock_delay");
+    AppendUint(out, s.keys_in_lock_delay);
+  }
+  if (s.restart_grace_remaining_s > 0) {
+    out.push_back(',');
+    Key(out, "restart_grace_remaining_s");
+    AppendSeconds(out, s.restart_grace_remaining_s);
+  }
+  if (s.fences_unavailable) {
+    out.push_back(',');
+    Key(out, "fences_unavailable");
+    out.append("true");
+  }
   out.push_back('}');
 }
 

@@ -67,6 +67,17 @@ std::string Registry::Render(const core::Engine& engine) const {
           c.signals_dropped);
   counter("dflockd_slow_consumer_evictions_total", "Connections dropped as slow consumers.",
           c.slow_consumer_evictions);
+  gauge("dflockd_keys_in_lock_delay", "Keys with a slot withheld by lock-delay.",
+        engine.keys_in_delay());
+  counter("dflockd_lock_delays_total",
+          "Lock-delays started (holds that ended by expiry or disconnect, not release).",
+          c.lock_delays);
+  gauge("dflockd_restart_grace", "1 while grants are held back after an unclean restart.",
+        engine.in_restart_grace() ? 1 : 0);
+  gauge("dflockd_fences_unavailable", "1 while fences cannot be persisted (grants refused).",
+        engine.fences_available() ? 0 : 1);
+  counter("dflockd_fence_refusals_total", "Grants refused because no fence could be persisted.",
+          c.fence_refusals);
 
   Header(out, "dflockd_request_duration_seconds", "histogram",
          "Time from request to response, waiting included.");

@@ -29,6 +29,7 @@ std::string_view StatusFor(core::ErrorCode code) {
     case ErrorCode::kAlreadyEnqueued: return "error_already_enqueued";
     case ErrorCode::kLeaseExpired: return "error_lease_expired";
     case ErrorCode::kDraining: return "error_draining";
+    case ErrorCode::kFenceUnavailable: return "error";
     case ErrorCode::kInvalid:
     case ErrorCode::kNotHeld:
     case ErrorCode::kMaxSubscriptions:

@@ -42,24 +42,51 @@ TEST(TokenSource, ParseRejectsAnythingElse) {
 class MemoryStore : public FenceStore {
  public:
   bool Reserve(std::uint64_t limit) override {
+    if (fail) return false;
     reservations.push_back(limit);
     return true;
   }
   std::vector<std::uint64_t> reservations;
+  bool fail = false;
 };
 
 TEST(TokenSource, ReservesFenceBlocksBeforeIssuing) {
   MemoryStore store;
   TokenSource source(100, &store);
+  ASSERT_TRUE(source.Ready());
   source.Next();
   ASSERT_EQ(store.reservations.size(), 1u);
   EXPECT_EQ(store.reservations[0], 100 + TokenSource::kReserveBlock);
-  for (std::uint64_t i = 1; i < TokenSource::kReserveBlock; ++i) source.Next();
+  EXPECT_EQ(source.reserved_until(), 100 + TokenSource::kReserveBlock);
+  for (std::uint64_t i = 1; i < TokenSource::kReserveBlock; ++i) {
+    ASSERT_TRUE(source.Ready());
+    source.Next();
+  }
   EXPECT_EQ(store.reservations.size(), 1u);
+  ASSERT_TRUE(source.Ready());
   Token t = source.Next();  // first fence of the next block
   EXPECT_EQ(t.fence, 100 + TokenSource::kReserveBlock);
   ASSERT_EQ(store.reservations.size(), 2u);
   EXPECT_GT(store.reservations[1], t.fence);
+}
+
+TEST(TokenSource, NotReadyWhileTheStoreFailsThenRecovers) {
+  MemoryStore store;
+  store.fail = true;
+  TokenSource source(100, &store);
+  EXPECT_FALSE(source.Ready());
+  EXPECT_FALSE(source.Ready());
+  EXPECT_EQ(source.reserved_until(), 0u);
+  store.fail = false;
+  ASSERT_TRUE(source.Ready());
+  EXPECT_EQ(source.Next().fence, 100u);  // nothing was skipped or issued meanwhile
+}
+
+TEST(TokenSource, NeverReservesPastTheTopOfTheRange) {
+  MemoryStore store;
+  TokenSource source(UINT64_MAX - 10, &store);
+  EXPECT_FALSE(source.Ready());  // the block would wrap: refuse rather than go backwards
+  EXPECT_TRUE(store.reservations.empty());
 }
 
 }  // namespace

@@ -243,6 +243,19 @@ class SingleShard(unittest.TestCase):
         result = podman("logs", "dflockd-single", check=False)
         return result.stdout + result.stderr
 
+    def test_0_image_metadata(self):
+        config = json.loads(podman("image", "inspect", IMAGE).stdout)[0]["Config"]
+        self.assertEqual(config["User"], "10001:10001")
+        self.assertEqual(config["Entrypoint"], ["/usr/local/bin/dflockd"])
+        self.assertIn("DFLOCKD_HOST=0.0.0.0", config["Env"])
+        labels = config["Labels"]
+        for label in ("version", "source", "licenses", "title"):
+            self.assertTrue(labels.get("org.opencontainers.image." + label), label)
+        version = podman("run", "--rm", IMAGE, "--version").stdout.strip()
+        self.assertEqual(version, "dflockd " + labels["org.opencontainers.image.version"])
+        ctl = podman("run", "--rm", "--entrypoint", "dflockctl", IMAGE, "--help").stdout
+        self.assertIn("dflockctl", ctl)
+
     def test_1_probes_as_kubelet_runs_them(self):
         startup = self.container["startupProbe"]
         ok = False
