@@ -47,6 +47,19 @@ void Validate(Config& c, const std::string& auth_token_file) {
   Require(c.read_timeout_s >= 1, "--read-timeout must be at least 1 second");
   Require(c.write_timeout_s >= 1, "--write-timeout must be at least 1 second");
   Require(c.shutdown_timeout_s >= 0, "--shutdown-timeout must not be negative");
+  Require(c.lock_delay_s >= 0 && c.lock_delay_s <= core::kMaxLeaseS,
+          "--lock-delay must be between 0 and 9223372036 seconds");
+  Require(c.restart_grace_s >= 0 && c.restart_grace_s <= core::kMaxLeaseS,
+          "--restart-grace must be between 0 and 9223372036 seconds");
+  Require(c.max_lease_ttl_s >= 0 && c.max_lease_ttl_s <= core::kMaxLeaseS,
+          "--max-lease-ttl must be between 0 and 9223372036 seconds");
+  if (c.max_lease_ttl_s != 0) {
+    Require(c.default_lease_ttl_s <= c.max_lease_ttl_s,
+            "--default-lease-ttl must not exceed --max-lease-ttl");
+    Require(c.lock_delay_s <= c.max_lease_ttl_s, "--lock-delay must not exceed --max-lease-ttl");
+  }
+  Require(c.restart_grace_s == 0 || !c.fence_state_file.empty(),
+          "--restart-grace needs --fence-state-file (it records whether the last stop was clean)");
   Require(c.tls_cert.empty() == c.tls_key.empty(),
           "--tls-cert and --tls-key must be given together");
   if (!auth_token_file.empty()) {
@@ -123,6 +136,15 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   app.add_option("--fence-state-file", c.fence_state_file,
                  "File persisting the fence high-water mark across restarts")
       ->envname("DFLOCKD_FENCE_STATE_FILE");
+  app.add_option("--lock-delay", c.lock_delay_s,
+                 "Seconds a key grants nothing after a hold ends without a release (0 = off)")
+      ->envname("DFLOCKD_LOCK_DELAY_S")->capture_default_str();
+  app.add_option("--restart-grace", c.restart_grace_s,
+                 "Seconds grants are held back after an unclean stop (0 = off)")
+      ->envname("DFLOCKD_RESTART_GRACE_S")->capture_default_str();
+  app.add_option("--max-lease-ttl", c.max_lease_ttl_s,
+                 "Longest lease (and lock-delay) a client may ask for (0 = no cap)")
+      ->envname("DFLOCKD_MAX_LEASE_TTL_S")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("DFLOCKD_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))

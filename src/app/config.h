@@ -31,6 +31,9 @@ struct Config {
   std::string tls_key;
   std::string auth_token;  ///< resolved: from --auth-token or the token file
   std::string fence_state_file;
+  std::int64_t lock_delay_s = 0;      ///< 0 = off
+  std::int64_t restart_grace_s = 0;   ///< 0 = off; applies after an unclean stop only
+  std::int64_t max_lease_ttl_s = 0;   ///< 0 = the protocol's bound
   bool debug = false;
   /// trace, debug, info, warn, error, critical or off; `debug = true` means debug.
   std::string log_level = "info";

@@ -37,6 +37,8 @@ core::EngineConfig EngineConfigFrom(const Config& c) {
   e.max_waiters = c.max_waiters;
   e.max_subscriptions = c.max_subscriptions;
   e.auto_release_on_disconnect = c.auto_release_on_disconnect;
+  e.lock_delay_s = c.lock_delay_s;
+  e.max_lease_s = c.max_lease_ttl_s;
   return e;
 }
 
@@ -52,16 +54,23 @@ std::unique_ptr<asio::ssl::context> MakeTlsContext(const Config& c) {
 }
 
 /// First fence: wall-clock nanoseconds, but never below the persisted mark.
-std::uint64_t FirstFence(const FenceFile* file) {
+std::uint64_t FirstFence(const FenceState& stored) {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   std::uint64_t fence = static_cast<std::uint64_t>(
       std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
-  if (file != nullptr) {
-    auto stored = file->Load();
-    if (!stored) throw std::runtime_error("fence state file is unreadable or corrupt");
-    fence = std::max(fence, *stored);
+  return std::max(fence, stored.mark);
+}
+
+/// Reads the fence state and marks this run as started (no `clean` line), which also
+/// proves the file can be written: a server that could not persist fences would
+/// otherwise start and refuse every grant. Throws with the reason.
+FenceState OpenFenceState(FenceFile& file, const std::string& path) {
+  auto stored = file.Load();
+  if (!stored) throw std::runtime_error("fence state file " + path + " is unreadable or corrupt");
+  if (!file.Reserve(FirstFence(*stored))) {
+    throw std::runtime_error("cannot write fence state file " + path + ": " + file.last_error());
   }
-  return fence;
+  return *stored;
 }
 
 /// Every connection is a descriptor: lift the soft limit (often 1024) to the hard one.
@@ -83,12 +92,12 @@ int RunServer(const Config& config) {
 
   std::unique_ptr<FenceFile> fence_file;
   std::unique_ptr<asio::ssl::context> tls;
-  std::uint64_t first_fence = 0;
+  FenceState fence_state;
   try {
     if (!config.fence_state_file.empty()) {
       fence_file = std::make_unique<FenceFile>(config.fence_state_file);
+      fence_state = OpenFenceState(*fence_file, config.fence_state_file);
     }
-    first_fence = FirstFence(fence_file.get());
     tls = MakeTlsContext(config);
   } catch (const std::exception& e) {
     spdlog::error("invalid configuration: {}", e.what());
@@ -97,8 +106,16 @@ int RunServer(const Config& config) {
 
   asio::io_context io(1);
   core::SteadyClock clock;
+  const std::uint64_t first_fence = FirstFence(fence_state);
   core::TokenSource tokens(first_fence, fence_file.get());
-  core::Engine engine(EngineConfigFrom(config), clock, tokens);
+  core::EngineConfig engine_config = EngineConfigFrom(config);
+  // Restart grace: the last run did not stop cleanly, so holders it granted may still
+  // be inside their leases. (No file at all: a first start, nothing to wait for.)
+  const bool unclean_restart = fence_state.exists && !fence_state.clean;
+  if (unclean_restart && config.restart_grace_s > 0) {
+    engine_config.restart_grace = std::chrono::seconds(config.restart_grace_s);
+  }
+  core::Engine engine(engine_config, clock, tokens);
   runtime::EngineHost host(io, engine);
   metrics::Registry metrics;
 
@@ -167,6 +184,21 @@ int RunServer(const Config& config) {
   spdlog::info("dflockd ready (default lease {}s, max locks {}, auth {}, TLS {})",
                config.default_lease_ttl_s, config.max_locks,
                config.auth_token.empty() ? "off" : "on", tls ? "on" : "off");
+  if (config.lock_delay_s > 0) spdlog::info("lock-delay {}s", config.lock_delay_s);
+  asio::steady_timer grace_timer(io);
+  if (unclean_restart) {
+    if (engine.in_restart_grace()) {
+      spdlog::warn("the last run did not stop cleanly: restart grace, no grant for {}s "
+                   "(holders of the last run may still be inside their leases)",
+                   config.restart_grace_s);
+      grace_timer.expires_after(std::chrono::seconds(config.restart_grace_s));
+      grace_timer.async_wait([](const boost::system::error_code& e) {
+        if (!e) spdlog::info("restart grace over: granting");
+      });
+    } else {
+      spdlog::warn("the last run did not stop cleanly (no --restart-grace: granting at once)");
+    }
+  }
 
   // Shutdown (§4): stop accepting, cancel waits, answer new commands with
   // error_draining; stop when the last connection is gone or the timeout hits.
@@ -263,8 +295,16 @@ int RunServer(const Config& config) {
   hangup.cancel();
   shutdown_timer.cancel();
   drain_poll.cancel();
+  grace_timer.cancel();
   io.restart();
   io.poll();
+  // A clean stop: the next start needs no restart grace. (Every fence issued is
+  // below the reserved mark.)
+  if (fence_file != nullptr &&
+      !fence_file->MarkClean(std::max(tokens.reserved_until(), first_fence))) {
+    spdlog::error("could not mark the fence state file clean: the next start will apply "
+                  "--restart-grace");
+  }
   spdlog::info("dflockd stopped");
   return 0;
 }

@@ -82,7 +82,7 @@ class Engine final : public CommandExecutor {
   bool in_restart_grace() const { return clock_.Now() < grace_until_; }
   TimePoint restart_grace_until() const { return grace_until_; }
   /// False while no fence can be persisted (grants are refused meanwhile).
-  bool fences_available() const { return fence_retry_ == kNever; }
+  bool fences_available() const { return !fences_down_; }
   std::size_t session_count() const { return sessions_.size(); }
   std::size_t resource_count() const { return resources_[0].size() + resources_[1].size(); }
   std::size_t held_count() const { return holders_.live(); }
@@ -154,7 +154,8 @@ class Engine final : public CommandExecutor {
   std::size_t keys_in_delay_ = 0;
   TimePoint grace_until_{};
   bool grace_pending_ = false;  ///< waiters are promoted when the grace ends
-  TimePoint fence_retry_ = kNever;  ///< set while fences are unavailable
+  TimePoint fence_retry_ = kNever;  ///< when blocked waiters try for a fence again
+  bool fences_down_ = false;        ///< the last attempt to persist a fence failed
   DeadlineQueue deadlines_;
   TimePoint next_gc_;
   std::unordered_map<SessionId, std::unique_ptr<SessionState>> sessions_;

@@ -28,7 +28,8 @@ bool Engine::HasRoom(const Resource& r) const {
 }
 
 bool Engine::FenceReady() {
-  if (tokens_.Ready()) return true;
+  fences_down_ = !tokens_.Ready();
+  if (!fences_down_) return true;
   // Try again in a second; waiters keep their places (their timeouts still run).
   if (fence_retry_ == kNever) fence_retry_ = AddSaturating(clock_.Now(), std::chrono::seconds(1));
   return false;

@@ -381,8 +381,10 @@ class Fences(ServerCase):
         s = Server("--fence-state-file", path).start()
         t1, _ = grant(s.conn().req("l", "k", "0"))
         self.assertIsNone(s.stop_cleanly())
-        stored = int(open(path).read())
-        self.assertGreater(stored, fence(t1))
+        with open(path) as f:
+            stored, mark = f.read().split("\n", 1)
+        self.assertGreater(int(stored), fence(t1))
+        self.assertEqual(mark, "clean\n")  # stopped cleanly
         # Pretend the clock went far back: a mark far ahead must still be respected.
         with open(path, "w") as f:
             f.write("%d\n" % (1 << 62))
