@@ -44,10 +44,13 @@ def http_request(method, path, body=None, headers=()):
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
 
 
+_LEFTOVER = {}  # bytes read past a response, per socket (pipelined responses)
+
+
 def read_http_response(sock, timeout=10.0):
     """(status, headers dict, body bytes) of one response; raises on EOF/timeout."""
     sock.settimeout(timeout)
-    buf = b""
+    buf = _LEFTOVER.pop(sock, b"")
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(65536)
         if not chunk:
@@ -66,6 +69,8 @@ def read_http_response(sock, timeout=10.0):
         if not chunk:
             break
         rest += chunk
+    if len(rest) > length:
+        _LEFTOVER[sock] = rest[length:]
     return status, headers, rest[:length]
 
 
