@@ -22,6 +22,10 @@ else
   echo "== the container image (podman): build it, run it as the Helm chart runs it"
   (cd build && ctest --output-on-failure -L container)
 fi
+if [ $# -eq 0 ]; then
+  echo "== libFuzzer: every parser for 30 s each (clang-14, ASan + UBSan; about 6 min)"
+  scripts/fuzz.sh 30
+fi
 if [ "$SANITIZE" = 1 ]; then
   echo "== again under AddressSanitizer + UndefinedBehaviorSanitizer"
   BUILD_TYPE=RelWithDebInfo scripts/build.sh build-asan -DDFLOCKD_BUILD_TESTS=ON \

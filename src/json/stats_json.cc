@@ -57,6 +57,10 @@ void AppendUint(std::string& out, std::uint64_t v) {
 /// Seconds with one decimal, as the reference server reports them.
 void AppendSeconds(std::string& out, double v) {
   if (!std::isfinite(v) || v < 0) v = 0;
+  // Rounding multiplies by 10: keep that finite (found by fuzz_response_writer; a
+  // lease is at most ~9.2e9 s, so this never clips a real value).
+  constexpr double kMax = 1e15;
+  if (v > kMax) v = kMax;
   char buf[48];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::round(v * 10) / 10,
                                  std::chars_format::fixed, 1);

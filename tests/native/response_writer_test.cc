@@ -28,6 +28,7 @@ TEST(ResponseWriter, EveryErrorCode) {
       {ErrorCode::kLeaseExpired, "error_lease_expired\n"},
       {ErrorCode::kMaxSubscriptions, "error\n"},
       {ErrorCode::kDraining, "error_draining\n"},
+      {ErrorCode::kFenceUnavailable, "error\n"},
       {ErrorCode::kCancelled, "error\n"},
   };
   for (auto [code, text] : table) EXPECT_EQ(Write(code), text) << core::ToString(code);
@@ -80,6 +81,42 @@ TEST(StatsJson, ValidUtf8KeptAsIs) {
   std::string out;
   json::AppendStatsJson(out, s);
   EXPECT_NE(out.find("\"h\xc3\xa9llo-\xe2\x82\xac-\xf0\x9f\x94\x92\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dflockd::native
+
+namespace dflockd::native {
+namespace {
+
+// Found by fuzz_response_writer: rounding to one decimal overflowed to "inf".
+TEST(StatsJson, HugeSecondsStayValidJson) {
+  core::StatsSnapshot s;
+  s.locks.push_back({"k", 1, 1e308, 0, 1e308});
+  std::string out;
+  json::AppendStatsJson(out, s);
+  EXPECT_EQ(out.find("inf"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"lease_expires_in_s\":1000000000000000.0"), std::string::npos) << out;
+}
+
+TEST(StatsJson, SafetyFieldsOnlyWhileTheyApply) {
+  core::StatsSnapshot s;
+  std::string quiet;
+  json::AppendStatsJson(quiet, s);
+  EXPECT_EQ(quiet.find("lock_delay"), std::string::npos);
+  EXPECT_EQ(quiet.find("grace"), std::string::npos);
+  EXPECT_EQ(quiet.find("fences"), std::string::npos);
+  s.keys_in_lock_delay = 2;
+  s.restart_grace_remaining_s = 4.25;
+  s.fences_unavailable = true;
+  s.locks.push_back({"k", 0, 0, 1, 1.5});
+  std::string out;
+  json::AppendStatsJson(out, s);
+  EXPECT_NE(out.find("\"waiters\":1,\"lock_delay_remaining_s\":1.5}"), std::string::npos) << out;
+  EXPECT_NE(out.find(",\"keys_in_lock_delay\":2,\"restart_grace_remaining_s\":4.3,"
+                     "\"fences_unavailable\":true}"),
+            std::string::npos)
+      << out;
 }
 
 }  // namespace
