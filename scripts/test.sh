@@ -17,7 +17,10 @@ scripts/build.sh build -DDFLOCKD_BUILD_TESTS=ON
 if [ $# -gt 0 ]; then
   (cd build && ctest --output-on-failure --parallel 2 "$@")
 else
-  (cd build && ctest --output-on-failure --parallel 2 -LE container)
+  (cd build && ctest --output-on-failure --parallel 2 -LE "container|soak")
+  # Alone: a few hundred clients and timing invariants should not share the CPU.
+  echo "== the chaos soak (90 s of load over every transport, faults injected)"
+  (cd build && ctest --output-on-failure -L soak)
   # Alone, so its image build (both cores for minutes) cannot slow timed tests down.
   echo "== the container image (podman): build it, run it as the Helm chart runs it"
   (cd build && ctest --output-on-failure -L container)
@@ -32,7 +35,7 @@ if [ "$SANITIZE" = 1 ]; then
     -DDFLOCKD_SANITIZE=address,undefined
   (cd build-asan &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    ctest --output-on-failure --parallel 2 -LE "container|deploy" "$@")
+    ctest --output-on-failure --parallel 2 -LE "container|deploy|soak" "$@")
 fi
 if [ "$SANITIZE" = 1 ] && [ $# -eq 0 ]; then  # (skipped when ctest arguments pick tests)
   echo "== the threaded parts under ThreadSanitizer: client library, gRPC adapter"

@@ -72,6 +72,8 @@ void GrpcServer::Start() {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, static_cast<int>(config_.max_idle.count()));
+  // Calls (streams) one connection may have open at once; clients queue the rest.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, static_cast<int>(kMaxStreamsPerConnection));
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || port_ == 0) throw std::runtime_error("cannot listen on " + address);
   SetServing(true);

@@ -11,6 +11,9 @@
 
 namespace dflockd::grpc_api {
 
+/// HTTP/2 streams (calls) one gRPC connection may have open at once.
+inline constexpr unsigned kMaxStreamsPerConnection = 256;
+
 struct GrpcServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6390;

@@ -515,6 +515,49 @@ class TotalCaps(ConnectionCaps):
         self.check_grpc_cap(2)
 
 
+class SlowAndManyLimits(ProbeCase):
+    server_args = ["--read-timeout", "2"]
+
+    def test_http_slowloris_is_cut_at_the_read_timeout(self):
+        s = self.http_socket()
+        started = time.monotonic()
+        closed = False
+        for ch in b"POST /v1/locks/slow/acquire HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40:
+            try:
+                s.sendall(bytes([ch]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            if is_closed_by_peer(s, 0.3):
+                closed = True
+                break
+        self.assertTrue(closed or is_closed_by_peer(s, 3), "a slow header kept the connection")
+        self.assertLess(time.monotonic() - started, 4)
+
+    def test_slow_body_is_cut_too(self):
+        s = self.http_socket()
+        s.sendall(b"POST /v1/locks/slow/acquire HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        self.assertTrue(is_closed_by_peer(s, 5))
+        self.assertLess(time.monotonic() - started, 3.5)
+
+    def test_grpc_streams_per_connection_are_capped(self):
+        channel = grpc.insecure_channel("127.0.0.1:%d" % self.server.grpc_port)
+        self.addCleanup(channel.close)
+        stub = rpc.DflockdStub(channel)
+        streams = [stub.Subscribe(pb.SubscribeRequest(subscriptions=[pb.Subscription(pattern="cap.x")]))
+                   for _ in range(300)]
+        for stream in streams:
+            self.addCleanup(stream.cancel)
+        time.sleep(2)
+        open_now = metric(self.server, 'dflockd_connections{transport="grpc"}')
+        self.assertEqual(open_now, 256)  # the rest wait in the client's queue
+        for stream in streams[:50]:
+            stream.cancel()
+        self.assertTrue(wait_until(
+            lambda: metric(self.server, 'dflockd_connections{transport="grpc"}') == 250, 5))
+
+
 # ---------------------------------------------------------------- process signals
 
 class Signals(ProbeCase):
