@@ -104,6 +104,9 @@ class Engine final : public CommandExecutor {
   /// Requires HasRoom(r) and FenceReady().
   Granted Grant(Resource& r, SessionState* owner, SessionId owner_id, std::int64_t lease_s,
                 std::int64_t lock_delay_s);
+  /// A grant for a request that found room, or kFenceUnavailable (counted).
+  Result<Granted> GrantNow(Resource& r, SessionState* s, std::int64_t lease_s,
+                           std::int64_t lock_delay_s);
   void GrantToWaiter(Waiter* w);
   /// Queues a waiter at the back of `r` (FIFO), or kMaxWaiters.
   Result<Waiter*> AddWaiter(Resource& r, SessionState* s, std::int64_t lease_s,

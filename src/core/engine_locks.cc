@@ -159,6 +159,15 @@ void Engine::EvictExpired(Resource& r) {
   if (evicted) Promote(r);
 }
 
+Result<Granted> Engine::GrantNow(Resource& r, SessionState* s, std::int64_t lease_s,
+                                 std::int64_t lock_delay_s) {
+  if (!FenceReady()) {
+    ++counters_.fence_refusals;
+    return ErrorCode::kFenceUnavailable;
+  }
+  return Grant(r, s, s != nullptr ? s->id : 0, lease_s, lock_delay_s);
+}
+
 void Engine::GrantToWaiter(Waiter* w) {
   Resource& r = *w->resource;
   SessionState* s = w->session;
@@ -255,14 +264,10 @@ Result<Reply> Engine::DoAcquire(SessionState* s, Acquire& cmd, Completion& done,
   std::int64_t lease_s = LeaseOrDefault(cmd.lease_s);
   std::int64_t lock_delay_s = LockDelayOrDefault(cmd.lock_delay_s);
   if (HasRoom(r) && r.waiters.empty()) {
-    if (!FenceReady()) {
-      ++counters_.fence_refusals;
-      UpdateIdle(r);
-      return ErrorCode::kFenceUnavailable;
-    }
-    Granted g = Grant(r, s, s != nullptr ? s->id : 0, lease_s, lock_delay_s);
+    auto g = GrantNow(r, s, lease_s, lock_delay_s);
     UpdateIdle(r);
-    return Reply{std::move(g)};
+    if (!g) return g.error();
+    return Reply{std::move(g.value())};
   }
   if (cmd.timeout_s == 0) {
     ++counters_.timeouts;
@@ -293,17 +298,15 @@ Result<Reply> Engine::DoEnqueue(SessionState* s, Enqueue& cmd) {
   std::int64_t lease_s = LeaseOrDefault(cmd.lease_s);
   std::int64_t lock_delay_s = LockDelayOrDefault(cmd.lock_delay_s);
   if (HasRoom(r) && r.waiters.empty()) {
-    if (!FenceReady()) {
-      ++counters_.fence_refusals;
-      UpdateIdle(r);
-      return ErrorCode::kFenceUnavailable;
+    auto g = GrantNow(r, s, lease_s, lock_delay_s);
+    if (g) {
+      Holder* h = r.holders.back();
+      h->awaiting_wait = true;
+      s->two_phase.emplace(std::move(tp_key), TwoPhase{nullptr, h, h->token});
     }
-    Granted g = Grant(r, s, s->id, lease_s, lock_delay_s);
-    Holder* h = r.holders.back();
-    h->awaiting_wait = true;
-    s->two_phase.emplace(std::move(tp_key), TwoPhase{nullptr, h, h->token});
     UpdateIdle(r);
-    return Reply{std::move(g)};
+    if (!g) return g.error();
+    return Reply{std::move(g.value())};
   }
   auto queued = AddWaiter(r, s, lease_s, lock_delay_s, /*two_phase=*/true);
   if (!queued) return queued.error();

@@ -25,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 from dflockd_testlib import (Server, grant, grpc_stubs, make_self_signed_cert,  # noqa: E402
-                             rss_kib, wait_until)
+                             rss_kib, server_metrics, wait_until)
 
 import grpc  # noqa: E402
 import websockets  # noqa: E402
@@ -88,14 +88,8 @@ def is_closed_by_peer(sock, timeout=3.0):
 
 
 def metric(server, name):
-    """The value of one sample line of /metrics, e.g. 'dflockd_connections{transport="grpc"}'."""
-    with socket.create_connection((server.host, server.http_port), timeout=5) as s:
-        s.sendall(http_request("GET", "/metrics", headers=["Connection: close"]))
-        status, _, body = read_http_response(s)
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    raise AssertionError("no metric " + name)
+    """The value of one sample of /metrics, e.g. 'dflockd_connections{transport="grpc"}'."""
+    return server_metrics(server)[name]
 
 
 def ws_frame(text):
@@ -432,8 +426,18 @@ class WebSocketBounds(ProbeCase):
 
 # ---------------------------------------------------------------- connection caps
 
-class ConnectionCaps(ProbeCase):
-    """--max-connections-per-ip and --max-connections on every listener."""
+class ConnectionCaps:
+    """--max-connections-per-ip and --max-connections on every listener (a mixin: the
+    subclasses say which flag, with a cap of 2)."""
+
+    def test_native(self):
+        self.check_native_cap(2)
+
+    def test_http_and_websocket(self):
+        self.check_http_cap(2)
+
+    def test_grpc(self):
+        self.check_grpc_cap(2)
 
     def over_cap_closed(self, port):
         s = socket.create_connection((self.server.host, port))
@@ -489,30 +493,12 @@ class ConnectionCaps(ProbeCase):
             stub.Stats(pb.StatsRequest(), timeout=5)
 
 
-class PerIpCaps(ConnectionCaps):
+class PerIpCaps(ConnectionCaps, ProbeCase):
     server_args = ["--max-connections-per-ip", "2"]
 
-    def test_native(self):
-        self.check_native_cap(2)
 
-    def test_http_and_websocket(self):
-        self.check_http_cap(2)
-
-    def test_grpc(self):
-        self.check_grpc_cap(2)
-
-
-class TotalCaps(ConnectionCaps):
+class TotalCaps(ConnectionCaps, ProbeCase):
     server_args = ["--max-connections", "2"]
-
-    def test_native(self):
-        self.check_native_cap(2)
-
-    def test_http_and_websocket(self):
-        self.check_http_cap(2)
-
-    def test_grpc(self):
-        self.check_grpc_cap(2)
 
 
 class SlowAndManyLimits(ProbeCase):

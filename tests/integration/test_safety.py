@@ -20,7 +20,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.path.insert(0, HERE)
-from dflockd_testlib import Server, binary_path, fence, grant, grpc_stubs, wait_until  # noqa: E402
+from dflockd_testlib import (Server, binary_path, fence, grant, grpc_stubs,  # noqa: E402
+                             server_metrics as metrics, wait_until)
 import lockset  # noqa: E402
 
 import grpc  # noqa: E402
@@ -37,16 +38,6 @@ def post(server, path, body):
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
-
-
-def metrics(server):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % server.http_port, timeout=5) as r:
-        values = {}
-        for line in r.read().decode().splitlines():
-            if line and not line.startswith("#"):
-                name, value = line.rsplit(" ", 1)
-                values[name] = float(value)
-        return values
 
 
 class SafetyCase(unittest.TestCase):

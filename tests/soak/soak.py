@@ -35,7 +35,7 @@ import multiprocessing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from dflockd_testlib import Server, grpc_stubs, rss_kib  # noqa: E402
+from dflockd_testlib import Server, grpc_stubs, rss_kib, server_metrics  # noqa: E402
 
 import grpc  # noqa: E402
 
@@ -506,16 +506,6 @@ def fault_injector(server, stop, rng, counts):
         s.close()
 
 
-def metric_values(server):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % server.http_port, timeout=5) as r:
-        out = {}
-        for line in r.read().decode().splitlines():
-            if line and not line.startswith("#"):
-                k, v = line.rsplit(" ", 1)
-                out[k] = float(v)
-        return out
-
-
 def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
@@ -595,7 +585,7 @@ def main():
 
     time.sleep(LEASE + 6)  # leases of abandoned holds, read timeouts of idle sockets
     stats = server.stats()
-    m = metric_values(server)
+    m = server_metrics(server)
     rss, fds = rss_kib(server.proc.pid), fd_count(server.proc.pid)
     results = []
 

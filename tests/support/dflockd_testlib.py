@@ -301,6 +301,18 @@ def grpc_stubs():
     return dflockd_pb2, dflockd_pb2_grpc
 
 
+def server_metrics(server):
+    """The server's /metrics samples as {"name{labels}": value}."""
+    import urllib.request
+    with urllib.request.urlopen("http://%s:%d/metrics" % (server.host, server.http_port), timeout=5) as r:
+        values = {}
+        for line in r.read().decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        return values
+
+
 def rss_kib(pid):
     """Resident set size of a process, KiB."""
     with open("/proc/%d/status" % pid) as f:
