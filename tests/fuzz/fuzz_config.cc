@@ -1,5 +1,6 @@
-// Configuration parsing: arguments from the input (NUL-separated), through CLI11 and
-// the server's validation. It must return a configuration or an exit code, never
+// Configuration parsing: arguments from the input (NUL-separated; `DFLOCKD_*=value`
+// pieces become environment variables instead), through CLI11 and the server's
+// validation. It must return a configuration or an exit code, never
 // crash, and a configuration it returns must satisfy the documented bounds.
 #include <cstddef>
 #include <cstdint>
@@ -28,8 +29,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  std::vector<std::string> env_names;
+  for (auto& a : args) {
+    auto eq = a.find('=');
+    if (a.rfind("DFLOCKD_", 0) == 0 && eq != std::string::npos) {
+      env_names.push_back(a.substr(0, eq));
+      setenv(env_names.back().c_str(), a.c_str() + eq + 1, 1);
+    } else {
+      argv.push_back(a.data());
+    }
+  }
   auto parsed = dflockd::app::ParseConfig(static_cast<int>(argv.size()), argv.data(), "fuzz");
+  for (const auto& name : env_names) unsetenv(name.c_str());
   if (parsed.config) {
     const auto& c = *parsed.config;
     if (c.port == 0 || c.default_lease_ttl_s < 1 || c.read_timeout_s < 1 || c.max_locks < 1 ||
