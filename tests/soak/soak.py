@@ -379,7 +379,7 @@ def publisher(port, signals, stop, rng):
             signals.published += 1
             ident = "%d-%d" % (threading.get_ident(), n)
         # Padded, so stalled readers fill their buffers and become slow consumers.
-        c.req("signal", rng.choice(["soak.ev.a", "soak.ev.b.c", "soak.jobs.x"]), ident + " " + "x" * 400)
+        c.req("signal", rng.choice(["soak.ev.a", "soak.ev.b.c", "soak.jobs.x"]), ident + " " + "x" * 1000)
         time.sleep(0.005)
     c.close()
 
@@ -467,7 +467,16 @@ def fault_injector(server, stop, rng, counts):
                     s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
                     s.sendall(b"listen\nsoak.ev.>\n\n")
+                    s.setblocking(False)
                     stalled.append(s)
+                for s in list(stalled):  # they ping (so no read timeout) but never read
+                    try:
+                        s.send(b"ping\n_\n\n")
+                    except BlockingIOError:
+                        pass
+                    except OSError:  # evicted: the server closed it
+                        stalled.remove(s)
+                        s.close()
             elif kind == 3:  # pipelined flood, never read, then reset
                 s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
                 s.setblocking(False)
