@@ -13,9 +13,9 @@ Engine::Engine(EngineConfig config, const Clock& clock, TokenSource& tokens)
     : config_(config),
       clock_(clock),
       tokens_(tokens),
-      next_gc_(AddSaturating(clock.Now(), config.gc_interval)),
       grace_until_(AddSaturating(clock.Now(), config.restart_grace)),
-      grace_pending_(config.restart_grace > Duration::zero()) {}
+      grace_pending_(config.restart_grace > Duration::zero()),
+      next_gc_(AddSaturating(clock.Now(), config.gc_interval)) {}
 
 Engine::~Engine() {
   // Unlink everything so no completion outlives the engine unrun.
