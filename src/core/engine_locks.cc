@@ -24,7 +24,9 @@ std::int64_t Engine::LockDelayOrDefault(const std::optional<std::int64_t>& delay
 }
 
 bool Engine::HasRoom(const Resource& r) const {
-  return r.holders.size() + r.delayed < r.limit && !in_restart_grace();
+  // The clock is read only while a restart grace is pending (Tick clears it when the
+  // grace ends), not on every acquire and release.
+  return r.holders.size() + r.delayed < r.limit && !(grace_pending_ && in_restart_grace());
 }
 
 bool Engine::FenceReady() {
