@@ -234,7 +234,6 @@ class HttpSession final : public LiveConnection,
     const std::size_t index = command.index();
     busy_ = true;
     ++ctx_.busy_requests;
-    in_submit_ = true;
     stopwatch_ = metrics::Stopwatch();
     waiting_ = ctx_.executor.Submit(
         session, std::move(command),
@@ -242,7 +241,6 @@ class HttpSession final : public LiveConnection,
         [self = this->shared_from_this(), &req, endpoint, index](core::Result<core::Reply> r) {
           self->OnResult(req, endpoint, index, std::move(r));
         });
-    in_submit_ = false;
     if (busy_) WatchForHangUp();
   }
 
@@ -373,7 +371,6 @@ class HttpSession final : public LiveConnection,
   core::SessionId session_ = 0;
   core::RequestId waiting_ = core::kNoRequest;
   bool busy_ = false;
-  bool in_submit_ = false;
   bool watching_ = false;          ///< the hang-up watch's read is pending
   bool read_after_watch_ = false;  ///< the next request is read when it ends
   bool keep_alive_ = true;         ///< false: close after the current answer

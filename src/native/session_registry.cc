@@ -17,7 +17,6 @@ SessionRegistry::SessionRegistry(boost::asio::io_context& io,
       limiter_(max_connections, max_per_ip) {}
 
 SessionRegistry::~SessionRegistry() {
-  on_empty_ = nullptr;
   while (SessionBase* s = all_.front()) Remove(s);
 }
 
@@ -38,7 +37,6 @@ void SessionRegistry::Remove(SessionBase* s) {
   idle_.remove(s);
   writing_.remove(s);
   limiter_.Release(s->peer_ip);
-  if (all_.empty() && on_empty_) on_empty_();
 }
 
 void SessionRegistry::Touch(SessionBase* s) {

@@ -10,7 +10,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <string>
 
 #include "core/intrusive_list.h"
@@ -60,8 +59,6 @@ class SessionRegistry {
   /// Abort every session (shutdown timeout).
   void AbortAll();
   std::size_t size() const { return all_.size(); }
-  /// Called whenever the last session goes away.
-  void OnEmpty(std::function<void()> fn) { on_empty_ = std::move(fn); }
 
  private:
   void ArmSweep();
@@ -79,7 +76,6 @@ class SessionRegistry {
   List all_;
   IdleList idle_;
   WritingList writing_;
-  std::function<void()> on_empty_;
   bool sweep_armed_ = false;
 };
 
