@@ -231,12 +231,12 @@ int RunServer(const Config& config) {
     });
   };
   // SIGHUP would kill the process (its default action) without a drain. dflockd logs
-  // to stderr and reads its configuration once, so there is nothing to reload.
+  // to standard output and reads its configuration once, so there is nothing to reload.
   asio::signal_set hangup(io, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_hangup =
       [&](const boost::system::error_code& ec, int) {
         if (ec) return;
-        spdlog::info("SIGHUP ignored: nothing to reload (logs go to stderr)");
+        spdlog::info("SIGHUP ignored: nothing to reload (logs go to standard output)");
         hangup.async_wait(on_hangup);
       };
   hangup.async_wait(on_hangup);
