@@ -24,8 +24,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from dflockd_testlib import (Server, grant, grpc_stubs, make_self_signed_cert,  # noqa: E402
-                             rss_kib, server_metrics, wait_until)
+from dflockd_testlib import (Server, grant, grpc_stubs, http_request,  # noqa: E402
+                             make_self_signed_cert, rss_kib, server_metrics, wait_until,
+                             ws_frame, ws_upgrade)
 
 import grpc  # noqa: E402
 import websockets  # noqa: E402
@@ -34,15 +35,6 @@ pb, rpc = grpc_stubs()
 
 
 # ---------------------------------------------------------------- raw HTTP helpers
-
-def http_request(method, path, body=None, headers=()):
-    data = b"" if body is None else json.dumps(body).encode()
-    lines = ["%s %s HTTP/1.1" % (method, path), "Host: test"]
-    lines += list(headers)
-    if body is not None:
-        lines += ["Content-Type: application/json", "Content-Length: %d" % len(data)]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
-
 
 _LEFTOVER = {}  # bytes read past a response, per socket (pipelined responses)
 
@@ -90,26 +82,6 @@ def is_closed_by_peer(sock, timeout=3.0):
 def metric(server, name):
     """The value of one sample of /metrics, e.g. 'dflockd_connections{transport="grpc"}'."""
     return server_metrics(server)[name]
-
-
-def ws_frame(text):
-    """One masked client text frame."""
-    payload = text.encode()
-    mask = os.urandom(4)
-    header = bytearray([0x81])
-    if len(payload) < 126:
-        header.append(0x80 | len(payload))
-    else:
-        header.append(0x80 | 126)
-        header += len(payload).to_bytes(2, "big")
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes(header) + mask + masked
-
-
-def ws_upgrade(key="dGhlIHNhbXBsZSBub25jZQ==", extra=()):
-    return http_request("GET", "/v1/ws", headers=[
-        "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
-        "Sec-WebSocket-Key: " + key] + list(extra))
 
 
 class ProbeCase(unittest.TestCase):

@@ -35,7 +35,8 @@ import multiprocessing
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from dflockd_testlib import Server, grpc_stubs, rss_kib, server_metrics  # noqa: E402
+from dflockd_testlib import (Server, grpc_stubs, rss_kib, server_metrics,  # noqa: E402
+                             ws_frame, ws_upgrade)
 
 import grpc  # noqa: E402
 
@@ -237,19 +238,10 @@ def grpc_locker(grpc_port, ledger, stop, rng):
             ledger.count(2)
 
 
-def ws_frame(text):
-    payload = text.encode()
-    mask = os.urandom(4)
-    head = bytes([0x81, 0x80 | 126]) + struct.pack(">H", len(payload)) if len(payload) >= 126 \
-        else bytes([0x81, 0x80 | len(payload)])
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
 class WebSocket:
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.sock.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        self.sock.sendall(ws_upgrade())
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(4096)
@@ -495,11 +487,7 @@ def fault_injector(server, stop, rng, counts):
                     if rng.random() < 0.5:
                         s.sendall(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))))
                     else:
-                        ws = WebSocket.__new__(WebSocket)
-                        ws.sock, ws.buf = s, b""
-                        s.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                                  b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+                        s.sendall(ws_upgrade())
                         time.sleep(0.05)
                         s.sendall(bytes(rng.randrange(256) for _ in range(200)))
             else:  # garbage protobuf over gRPC

@@ -331,3 +331,33 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
             return value
         time.sleep(interval)
 
+
+# Raw HTTP and WebSocket bytes, for tests that must control exactly what is sent.
+
+def http_request(method, path, body=None, headers=()):
+    data = b"" if body is None else json.dumps(body).encode()
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: test"]
+    lines += list(headers)
+    if body is not None:
+        lines += ["Content-Type: application/json", "Content-Length: %d" % len(data)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def ws_frame(text):
+    """One masked client text frame."""
+    payload = text.encode()
+    mask = os.urandom(4)
+    header = bytearray([0x81])
+    if len(payload) < 126:
+        header.append(0x80 | len(payload))
+    else:
+        header.append(0x80 | 126)
+        header += len(payload).to_bytes(2, "big")
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes(header) + mask + masked
+
+
+def ws_upgrade(key="dGhlIHNhbXBsZSBub25jZQ==", extra=()):
+    return http_request("GET", "/v1/ws", headers=[
+        "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Key: " + key] + list(extra))
