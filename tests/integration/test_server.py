@@ -59,8 +59,18 @@ class Configuration(ServerCase):
                      "--max-connections-per-ip", "--max-waiters", "--max-subscriptions",
                      "--read-timeout", "--write-timeout", "--shutdown-timeout",
                      "--auto-release-on-disconnect", "--tls-cert", "--tls-key", "--auth-token",
-                     "--auth-token-file", "--debug", "--version", "--fence-state-file"]:
+                     "--auth-token-file", "--debug", "--version", "--fence-state-file",
+                     "--log-level", "--lock-delay", "--restart-grace", "--max-lease-ttl"]:
             self.assertIn(flag, r.stdout)
+
+    def test_log_level(self):
+        quiet = self.server("--log-level", "warn")
+        self.assertEqual(self.conn(quiet).req("ping"), "ok")
+        self.assertNotIn("dflockd ready", quiet.output())  # an info line
+        loud = self.server(env={"DFLOCKD_LOG_LEVEL": "debug"})
+        self.assertIn("dflockd ready", loud.output())
+        r = self.run_binary("--log-level", "loud")
+        self.assertEqual(r.returncode, 1)
 
     def test_invalid_configuration_exits_1(self):
         empty = tempfile.NamedTemporaryFile(delete=False)
