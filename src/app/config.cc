@@ -1,11 +1,14 @@
 #include "app/config.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "cluster/topology.h"
 #include "core/validation.h"
 
 namespace dflockd::app {
@@ -33,6 +36,41 @@ std::string Trim(const std::string& s) {
 /// Throws CLI::ValidationError with a message naming the setting.
 void Require(bool ok, const std::string& message) {
   if (!ok) throw CLI::ValidationError(message);
+}
+
+/// `--shard-self`: an index, or `auto` for the ordinal at the end of the host name
+/// (a StatefulSet pod `dflockd-2` is shard 2).
+std::size_t ShardSelf(const std::string& value) {
+  std::string digits = value;
+  if (value == "auto") {
+    char host[256] = {};
+    Require(::gethostname(host, sizeof host - 1) == 0, "--shard-self auto: no host name");
+    std::string name(host);
+    auto dash = name.rfind('-');
+    Require(dash != std::string::npos, "--shard-self auto: host name " + name + " has no -<ordinal>");
+    digits = name.substr(dash + 1);
+  }
+  Require(!digits.empty() && digits.size() < 6 &&
+              digits.find_first_not_of("0123456789") == std::string::npos,
+          "--shard-self must be a shard index or auto (got " + value + ")");
+  return static_cast<std::size_t>(std::stoul(digits));
+}
+
+void ValidateShards(Config& c, const std::string& shards, const std::string& self) {
+  if (shards.empty()) {
+    Require(self.empty(), "--shard-self needs --shards");
+    return;
+  }
+  try {
+    c.shards = cluster::ParseShardList(shards);
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError(std::string("--shards: ") + e.what());
+  }
+  Require(!self.empty(), "--shards needs --shard-self (this process's index in the list)");
+  c.shard_self = ShardSelf(self);
+  Require(c.shard_self < c.shards.size(),
+          "--shard-self " + std::to_string(c.shard_self) + " is outside the shard list (" +
+              std::to_string(c.shards.size()) + " entries)");
 }
 
 void Validate(Config& c, const std::string& auth_token_file) {
@@ -81,6 +119,8 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   ApplyEnvAliases();
   Config c;
   std::string auth_token_file;
+  std::string shards;
+  std::string shard_self;
   CLI::App app{"dflockd: distributed lock, semaphore and signal server"};
   app.set_version_flag("--version", std::string("dflockd ") + version);
   app.get_formatter()->column_width(44);
@@ -145,6 +185,15 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   app.add_option("--max-lease-ttl", c.max_lease_ttl_s,
                  "Longest lease (and lock-delay) a client may ask for (0 = no cap)")
       ->envname("DFLOCKD_MAX_LEASE_TTL_S")->capture_default_str();
+  app.add_option("--shards", shards,
+                 "Sharded mode: every shard's native host:port, in the order clients use")
+      ->envname("DFLOCKD_SHARDS");
+  app.add_option("--shard-self", shard_self,
+                 "This process's index in --shards (0-based), or auto (host name ordinal)")
+      ->envname("DFLOCKD_SHARD_SELF");
+  app.add_option("--shard-tls-ca", c.shard_tls_ca,
+                 "CA bundle to verify other shards' certificates (default: --tls-cert)")
+      ->envname("DFLOCKD_SHARD_TLS_CA");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("DFLOCKD_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -155,6 +204,7 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   try {
     app.parse(argc, argv);
     Validate(c, auth_token_file);
+    ValidateShards(c, shards, shard_self);
     if (c.debug) c.log_level = "debug";
   } catch (const CLI::Success& e) {
     return {std::nullopt, app.exit(e)};

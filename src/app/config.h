@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dflockd::app {
 
@@ -34,6 +35,12 @@ struct Config {
   std::int64_t lock_delay_s = 0;      ///< 0 = off
   std::int64_t restart_grace_s = 0;   ///< 0 = off; applies after an unclean stop only
   std::int64_t max_lease_ttl_s = 0;   ///< 0 = the protocol's bound
+  /// Sharded mode: every shard's native host:port, in client order (empty: off), and
+  /// this process's index in it.
+  std::vector<std::string> shards;
+  std::size_t shard_self = 0;
+  /// CA bundle for verifying other shards' TLS certificates; empty: --tls-cert itself.
+  std::string shard_tls_ca;
   bool debug = false;
   /// trace, debug, info, warn, error, critical or off; `debug = true` means debug.
   std::string log_level = "info";

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "app/fence_file.h"
+#include "cluster/router.h"
+#include "cluster/topology.h"
 #include "core/engine.h"
 #include "grpc/grpc_server.h"
 #include "http/http_listener.h"
@@ -50,6 +52,23 @@ std::unique_ptr<asio::ssl::context> MakeTlsContext(const Config& c) {
                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
   tls->use_certificate_chain_file(c.tls_cert);
   tls->use_private_key_file(c.tls_key, asio::ssl::context::pem);
+  return tls;
+}
+
+/// The context this shard dials other shards with: their certificates must chain to
+/// --shard-tls-ca (or to --tls-cert itself: shards that share one certificate trust it
+/// directly) and name the host in the shard list.
+std::unique_ptr<asio::ssl::context> MakePeerTlsContext(const Config& c) {
+  if (c.tls_cert.empty() || c.shards.empty()) return nullptr;
+  auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1);
+  tls->load_verify_file(c.shard_tls_ca.empty() ? c.tls_cert : c.shard_tls_ca);
+  // A certificate in the trust file is an anchor even if it is not a root (a shared
+  // leaf, or an intermediate).
+  X509_STORE_set_flags(SSL_CTX_get_cert_store(tls->native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
+  tls->set_verify_mode(asio::ssl::verify_peer);
   return tls;
 }
 
@@ -92,6 +111,7 @@ int RunServer(const Config& config) {
 
   std::unique_ptr<FenceFile> fence_file;
   std::unique_ptr<asio::ssl::context> tls;
+  std::unique_ptr<asio::ssl::context> peer_tls;
   FenceState fence_state;
   try {
     if (!config.fence_state_file.empty()) {
@@ -99,6 +119,7 @@ int RunServer(const Config& config) {
       fence_state = OpenFenceState(*fence_file, config.fence_state_file);
     }
     tls = MakeTlsContext(config);
+    peer_tls = MakePeerTlsContext(config);
   } catch (const std::exception& e) {
     spdlog::error("invalid configuration: {}", e.what());
     return 1;
@@ -119,6 +140,28 @@ int RunServer(const Config& config) {
   runtime::EngineHost host(io, engine);
   metrics::Registry metrics;
 
+  // Sharded mode: every adapter talks to the router, which runs owned keys here and
+  // forwards the rest to their shards.
+  cluster::Topology topology{config.shards, config.shard_self};
+  std::unique_ptr<cluster::Router> router;
+  native::ClusterHooks cluster_hooks;
+  if (topology.sharded()) {
+    cluster::RouterConfig rc;
+    rc.topology = topology;
+    rc.auth_token = config.auth_token;
+    rc.tls = peer_tls.get();
+    // Well inside every shard's read timeout (the same configuration everywhere).
+    rc.ping_interval = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(5), std::chrono::seconds(config.read_timeout_s) / 3);
+    router = std::make_unique<cluster::Router>(io, host, std::move(rc));
+    cluster_hooks.mark_peer = [&router](core::SessionId s, bool detached) {
+      return router->MarkPeer(s, detached);
+    };
+    cluster_hooks.topology_json = cluster::TopologyJson(topology);
+  }
+  core::CommandExecutor& executor = router ? static_cast<core::CommandExecutor&>(*router)
+                                           : static_cast<core::CommandExecutor&>(host);
+
   native::ListenerConfig native_config;
   native_config.host = config.host;
   native_config.port = config.port;
@@ -130,14 +173,16 @@ int RunServer(const Config& config) {
   native_config.session.max_push_queue = config.signal_queue_size;
   native_config.session.metrics = &metrics;
   native_config.tls = tls.get();
-  native::Listener native_listener(io, host, native_config);
+  native_config.cluster = router ? &cluster_hooks : nullptr;
+  native::Listener native_listener(io, executor, native_config);
 
   std::unique_ptr<grpc_api::GrpcServer> grpc_server;
   if (config.grpc_port != 0) {
     auto post = [&io](std::function<void()> task) { asio::post(io, std::move(task)); };
-    grpc_api::EngineLink link{host, post, config.auth_token, config.signal_queue_size, &metrics,
+    grpc_api::EngineLink link{executor, post, config.auth_token, config.signal_queue_size, &metrics,
                               std::make_shared<grpc_api::PeerConnections>(
-                                  config.max_connections, config.max_connections_per_ip)};
+                                  config.max_connections, config.max_connections_per_ip),
+                              config.shards, config.shard_self};
     grpc_api::GrpcServerConfig grpc_config{config.host, config.grpc_port, config.tls_cert,
                                            config.tls_key};
     // The read timeout is the idle limit on every transport: a dead peer is found
@@ -149,7 +194,8 @@ int RunServer(const Config& config) {
     grpc_server = std::make_unique<grpc_api::GrpcServer>(std::move(link), grpc_config);
   }
 
-  http::HttpContext http_context{host};
+  http::HttpContext http_context{executor};
+  http_context.topology_json = cluster::TopologyJson(topology);
   http_context.auth_token = config.auth_token;
   http_context.max_push_queue = config.signal_queue_size;
   http_context.read_timeout = std::chrono::seconds(config.read_timeout_s);
@@ -157,7 +203,9 @@ int RunServer(const Config& config) {
   http_context.limiter = limits::ConnectionLimiter(config.max_connections,
                                                    config.max_connections_per_ip);
   http_context.metrics = &metrics;
-  http_context.render_metrics = [&] { return metrics.Render(engine); };
+  http_context.render_metrics = [&] {
+    return router ? metrics.Render(engine) + router->RenderMetrics() : metrics.Render(engine);
+  };
   http_context.draining = [&] { return engine.draining(); };
   std::unique_ptr<http::HttpListener> http_listener;
   if (config.http_port != 0) {
@@ -181,6 +229,11 @@ int RunServer(const Config& config) {
     return 1;
   }
   host.Start();
+  if (router) {
+    router->Start();
+    spdlog::info("sharded mode: shard {} of {} ({}); keys of other shards are forwarded",
+                 topology.self, topology.shards.size(), topology.shards[topology.self]);
+  }
   spdlog::info("dflockd ready (default lease {}s, max locks {}, auth {}, TLS {})",
                config.default_lease_ttl_s, config.max_locks,
                config.auth_token.empty() ? "off" : "on", tls ? "on" : "off");
@@ -290,6 +343,7 @@ int RunServer(const Config& config) {
   // before the engine, the listeners and their contexts are destroyed.
   native_listener.registry().AbortAll();
   http_context.AbortAll();
+  if (router) router->Stop();
   host.Stop();
   signals.cancel();
   hangup.cancel();

@@ -72,7 +72,11 @@ struct Publish {
 };
 
 struct Ping {};
-struct Stats {};
+struct Stats {
+  /// Sharded mode: every shard's view merged, with each shard's state. (A single
+  /// server is the whole cluster: it answers with its own view.)
+  bool cluster = false;
+};
 
 using Command = std::variant<Acquire, Enqueue, Wait, Release, Renew, Listen, Unlisten, Publish,
                              Ping, Stats>;

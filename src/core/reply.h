@@ -68,6 +68,13 @@ struct StatsSnapshot {
   std::uint64_t keys_in_lock_delay = 0;
   double restart_grace_remaining_s = 0;  ///< > 0 while grants are held back
   bool fences_unavailable = false;       ///< grants refused: fences cannot be persisted
+  /// Cluster scope only: one entry per shard, in shard order.
+  struct Shard {
+    std::string address;
+    bool reachable = false;
+    std::string error;  ///< why it did not answer
+  };
+  std::vector<Shard> shards;
 };
 
 using Reply = std::variant<Granted, Queued, Renewed, Ack, Published, StatsSnapshot>;

@@ -16,6 +16,7 @@ const char* ToString(ErrorCode code) {
     case ErrorCode::kMaxSubscriptions: return "max_subscriptions";
     case ErrorCode::kDraining: return "draining";
     case ErrorCode::kFenceUnavailable: return "fence_unavailable";
+    case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kCancelled: return "cancelled";
   }
   return "unknown";

@@ -22,6 +22,7 @@ enum class ErrorCode : std::uint8_t {
   kMaxSubscriptions,  ///< per-session subscription cap reached
   kDraining,          ///< the server is shutting down
   kFenceUnavailable,  ///< no fence can be persisted right now: no grant is issued
+  kUnavailable,       ///< the shard that owns the key cannot be reached (sharded mode)
   kCancelled,         ///< the requester went away (cancel or session close)
 };
 

@@ -122,6 +122,12 @@ void FillStats(const core::StatsSnapshot& s, v1::StatsResponse* out) {
     m->set_key(core::ToValidUtf8(i.key));
     m->set_idle_s(i.idle_s);
   }
+  for (const auto& shard : s.shards) {
+    auto* m = out->add_shards();
+    m->set_address(shard.address);
+    m->set_reachable(shard.reachable);
+    m->set_error(shard.error);
+  }
   for (const auto& c : s.signal_channels) {
     auto* m = out->add_signal_channels();
     m->set_pattern(core::ToValidUtf8(c.pattern));

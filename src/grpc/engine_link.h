@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/executor.h"
 #include "grpc/peer_connections.h"
@@ -33,6 +34,9 @@ struct EngineLink {
   metrics::Registry* metrics = nullptr;
   /// Connection caps and the count of calls in progress; optional.
   std::shared_ptr<PeerConnections> peers;
+  /// Sharded mode: the shard list and this shard's index (Topology).
+  std::vector<std::string> shards;
+  std::size_t shard_self = 0;
 };
 
 /// Engine thread only: closes a stream's engine session (releasing what it held)

@@ -119,12 +119,40 @@ ServerUnaryReactor* DflockdService::Publish(CallbackServerContext* context, cons
 
 ServerUnaryReactor* DflockdService::Stats(CallbackServerContext* context, const ByteBuffer* request,
                                           ByteBuffer* response) {
+  v1::StatsRequest peek;
+  if (ParseMessage(*request, &peek) && peek.scope() != "" && peek.scope() != "shard" &&
+      peek.scope() != "cluster") {
+    return RejectUnaryCall(context, ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT,
+                                                   "scope must be \"\", \"shard\" or \"cluster\""));
+  }
   return Unary<v1::StatsRequest, v1::StatsResponse>(
       context, request, response,
-      [](const v1::StatsRequest&) { return core::Result<core::Command>(core::Command{core::Stats{}}); },
+      [](const v1::StatsRequest& r) -> core::Result<core::Command> {
+        if (r.scope() != "" && r.scope() != "shard" && r.scope() != "cluster") {
+          return core::ErrorCode::kInvalid;
+        }
+        return core::Command{core::Stats{r.scope() == "cluster"}};
+      },
       [](const core::Reply& reply, v1::StatsResponse* out) {
         FillStats(std::get<core::StatsSnapshot>(reply), out);
       });
+}
+
+ServerUnaryReactor* DflockdService::Topology(CallbackServerContext* context,
+                                             const ByteBuffer* request, ByteBuffer* response) {
+  if (auto s = CheckAuth(context); !s.ok()) return RejectUnaryCall(context, s);
+  v1::TopologyRequest parsed;
+  if (!ParseMessage(*request, &parsed)) {
+    return RejectUnaryCall(context, MalformedMessage<v1::TopologyRequest>());
+  }
+  // Configuration, not engine state: answered on gRPC's thread.
+  v1::TopologyResponse out;
+  for (const auto& shard : link_.shards) out.add_shards(shard);
+  out.set_self(static_cast<std::uint32_t>(link_.shard_self));
+  *response = SerializeMessage(out);
+  ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(::grpc::Status::OK);
+  return reactor;
 }
 
 ::grpc::ServerWriteReactor<ByteBuffer>* DflockdService::Subscribe(CallbackServerContext* context,

@@ -33,7 +33,7 @@ std::optional<core::Command> CommandOf(const Request& r) {
     case Request::kListen: return ToListen(r.listen());
     case Request::kUnlisten: return ToUnlisten(r.unlisten());
     case Request::kPublish: return ToCommand(r.publish());
-    case Request::kStats: return core::Command{core::Stats{}};
+    case Request::kStats: return core::Command{core::Stats{r.stats().scope() == "cluster"}};
     case Request::COMMAND_NOT_SET: break;
   }
   return std::nullopt;

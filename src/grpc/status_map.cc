@@ -19,6 +19,7 @@ StatusCode CodeFor(ErrorCode code) {
     case ErrorCode::kLeaseExpired: return StatusCode::ABORTED;
     case ErrorCode::kDraining: return StatusCode::UNAVAILABLE;
     case ErrorCode::kFenceUnavailable: return StatusCode::UNAVAILABLE;
+    case ErrorCode::kUnavailable: return StatusCode::UNAVAILABLE;
     case ErrorCode::kCancelled: return StatusCode::CANCELLED;
   }
   return StatusCode::UNKNOWN;
@@ -41,6 +42,7 @@ StatusCode CodeFor(ErrorCode code) {
     case ErrorCode::kFenceUnavailable:
       message = "fence state cannot be persisted: no grant is issued";
       break;
+    case ErrorCode::kUnavailable: message = "the shard that owns this key is unreachable"; break;
     case ErrorCode::kCancelled: message = "cancelled"; break;
   }
   return ::grpc::Status(CodeFor(code), message);

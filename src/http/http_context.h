@@ -46,6 +46,7 @@ struct HttpContext {
   metrics::Registry* metrics = nullptr;
   std::function<std::string()> render_metrics;
   std::function<bool()> draining;
+  std::string topology_json = R"({"cluster":false,"shards":[]})";  ///< GET /v1/topology
   std::size_t busy_requests = 0;  ///< REST requests with the engine (the drain waits)
   std::size_t websockets = 0;     ///< open WebSocket sessions (the drain waits)
   std::unordered_set<LiveConnection*> live;  ///< every session, for AbortAll

@@ -165,6 +165,8 @@ class HttpSession final : public LiveConnection,
           return Send(req, 503, R"({"status":"draining"})", "application/json");
         }
         return Send(req, 200, R"({"status":"ready"})", "application/json");
+      case Endpoint::kTopology:
+        return Send(req, 200, ctx_.topology_json, "application/json");
       case Endpoint::kMetrics:
         return Send(req, 200, ctx_.render_metrics ? ctx_.render_metrics() : std::string(),
                     "text/plain; version=0.0.4; charset=utf-8");

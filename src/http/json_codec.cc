@@ -115,7 +115,7 @@ core::Result<core::Command> CommandFrom(const Route& route, const bj::object& bo
       command = core::Unlisten{route.key, f.String("group")};
       break;
     case Endpoint::kStats:
-      command = core::Stats{};
+      command = core::Stats{route.cluster_scope || f.String("scope") == "cluster"};
       break;
     case Endpoint::kPing:
       command = core::Ping{};

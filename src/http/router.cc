@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include <algorithm>
+
 namespace dflockd::http {
 namespace {
 
@@ -42,7 +44,18 @@ Route MatchRoute(std::string_view method, std::string_view target) {
   if (path == "/healthz") return Only(method, "GET", Fixed(Endpoint::kHealthz));
   if (path == "/readyz") return Only(method, "GET", Fixed(Endpoint::kReadyz));
   if (path == "/metrics") return Only(method, "GET", Fixed(Endpoint::kMetrics));
-  if (path == "/v1/stats") return Only(method, "GET", Fixed(Endpoint::kStats));
+  if (path == "/v1/stats") {
+    Route stats = Fixed(Endpoint::kStats);
+    std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : "";
+    // One parameter; `scope=shard` (the default) is this shard only.
+    for (std::string_view rest = query; !rest.empty();) {
+      std::string_view param = rest.substr(0, rest.find('&'));
+      if (param == "scope=cluster") stats.cluster_scope = true;
+      rest.remove_prefix(std::min(rest.size(), param.size() + 1));
+    }
+    return Only(method, "GET", std::move(stats));
+  }
+  if (path == "/v1/topology") return Only(method, "GET", Fixed(Endpoint::kTopology));
   if (path == "/v1/ws") return Only(method, "GET", Fixed(Endpoint::kWebSocket));
 
   Route route;

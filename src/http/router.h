@@ -3,7 +3,8 @@
 //   POST /v1/locks/{key}/{acquire|release|renew|enqueue|wait}
 //   POST /v1/semaphores/{key}/{acquire|release|renew|enqueue|wait}
 //   POST /v1/signals/{channel}
-//   GET  /v1/stats    GET /v1/ws (WebSocket)    GET /healthz  /readyz  /metrics
+//   GET  /v1/stats[?scope=cluster]    GET /v1/topology    GET /v1/ws (WebSocket)
+//   GET  /healthz  /readyz  /metrics
 #pragma once
 
 #include <string>
@@ -15,7 +16,7 @@ namespace dflockd::http {
 
 enum class Endpoint {
   kAcquire, kRelease, kRenew, kEnqueue, kWait, kPublish, kStats,
-  kHealthz, kReadyz, kMetrics, kWebSocket,
+  kHealthz, kReadyz, kMetrics, kWebSocket, kTopology,
   kListen, kUnlisten, kPing,  ///< WebSocket messages only
   kNotFound,          ///< 404
   kMethodNotAllowed,  ///< 405; `allow` names the method that would work
@@ -26,6 +27,7 @@ struct Route {
   core::Namespace ns = core::Namespace::kLock;
   std::string key;  ///< percent-decoded key or channel
   const char* allow = "";
+  bool cluster_scope = false;  ///< stats: `?scope=cluster`, every shard merged
 };
 
 Route MatchRoute(std::string_view method, std::string_view target);

@@ -18,6 +18,8 @@ HttpError ErrorFor(core::ErrorCode code) {
     case ErrorCode::kDraining: return {503, "draining", "server is shutting down"};
     case ErrorCode::kFenceUnavailable:
       return {503, "fence_unavailable", "fence state cannot be persisted: no grant is issued"};
+    case ErrorCode::kUnavailable:
+      return {503, "unavailable", "the shard that owns this key is unreachable"};
     case ErrorCode::kCancelled: return {499, "cancelled", "cancelled"};
   }
   return {500, "internal", "internal error"};

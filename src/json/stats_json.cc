@@ -174,6 +174,21 @@ void AppendStatsJson(std::string& out, const core::StatsSnapshot& s) {
     Key(out, "fences_unavailable");
     out.append("true");
   }
+  if (!s.shards.empty()) {  // cluster scope only
+    out.push_back(',');
+    AppendArray(out, "shards", s.shards, [&](const Snap::Shard& shard) {
+      Key(out, "address");
+      AppendString(out, shard.address);
+      out.push_back(',');
+      Key(out, "reachable");
+      out.append(shard.reachable ? "true" : "false");
+      if (!shard.error.empty()) {
+        out.push_back(',');
+        Key(out, "error");
+        AppendString(out, shard.error);
+      }
+    });
+  }
   out.push_back('}');
 }
 

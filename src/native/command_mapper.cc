@@ -138,9 +138,29 @@ MappedRequest MapSubscription(std::string_view pattern, const Fields& f) {
   return Make(T{std::string(pattern), f.count == 1 ? std::string(f.items[0]) : std::string()});
 }
 
+/// Removes a trailing `delay=<n>` field (peer connections only).
+bool TakeLockDelay(Fields& f, std::optional<std::int64_t>& delay) {
+  if (f.count == 0 || f.count > Fields::kMaxFields) return true;
+  std::string_view last = f.items[f.count - 1];
+  constexpr std::string_view kPrefix = "delay=";
+  if (last.substr(0, kPrefix.size()) != kPrefix) return true;
+  delay = ParseInt(last.substr(kPrefix.size()));
+  --f.count;
+  return delay.has_value();
+}
+
+MappedRequest MapPeerHello(const RawRequest& r) {
+  const std::string_view mode = Trim(r.arg);
+  if (mode != "session" && mode != "detached") return Invalid();
+  MappedRequest m;
+  m.kind = RequestKind::kPeer;
+  m.peer_detached = mode == "detached";
+  return m;
+}
+
 }  // namespace
 
-MappedRequest MapRequest(const RawRequest& r) {
+MappedRequest MapRequest(const RawRequest& r, bool peer) {
   const std::string_view cmd = r.command;
   if (cmd == "signal") return Make(core::Publish{std::string(r.key), std::string(r.arg)});
   if (cmd == "auth") {
@@ -151,8 +171,28 @@ MappedRequest MapRequest(const RawRequest& r) {
   }
   if (cmd == "ping") return Make(core::Ping{});
   if (cmd == "stats") return Make(core::Stats{});
+  if (cmd == "peer") return MapPeerHello(r);
+  if (cmd == "topology") {
+    MappedRequest m;
+    m.kind = RequestKind::kTopology;
+    return m;
+  }
 
-  const Fields f = Split(r.arg);
+  Fields f = Split(r.arg);
+  if (peer && (cmd == "l" || cmd == "sl" || cmd == "e" || cmd == "se")) {
+    std::optional<std::int64_t> delay;
+    if (!TakeLockDelay(f, delay)) return Invalid();
+    MappedRequest m = cmd == "l"    ? MapAcquire(Namespace::kLock, r.key, f)
+        : cmd == "sl" ? MapAcquire(Namespace::kSemaphore, r.key, f)
+        : cmd == "e"  ? MapEnqueue(Namespace::kLock, r.key, f)
+                      : MapEnqueue(Namespace::kSemaphore, r.key, f);
+    if (m.kind == RequestKind::kCommand) {
+      std::visit([&](auto& c) {
+        if constexpr (requires { c.lock_delay_s; }) c.lock_delay_s = delay;
+      }, m.command);
+    }
+    return m;
+  }
   if (cmd == "l") return MapAcquire(Namespace::kLock, r.key, f);
   if (cmd == "r") return MapRelease(Namespace::kLock, r.key, f);
   if (cmd == "n") return MapRenew(Namespace::kLock, r.key, f);

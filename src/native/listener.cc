@@ -12,7 +12,7 @@ Listener::Listener(asio::io_context& io, core::CommandExecutor& executor, Listen
       config_(std::move(config)),
       registry_(io, config_.read_timeout, config_.write_timeout, config_.max_connections,
                 config_.max_per_ip),
-      context_{executor, registry_, config_.session},
+      context_{executor, registry_, config_.session, config_.cluster},
       acceptor_(io),
       retry_timer_(io) {}
 

@@ -25,6 +25,7 @@ struct ListenerConfig {
   std::size_t max_per_ip = 0;       ///< 0 = unlimited
   SessionOptions session;
   boost::asio::ssl::context* tls = nullptr;  ///< set: every connection must use TLS
+  const ClusterHooks* cluster = nullptr;     ///< sharded mode only
 };
 
 class Listener {

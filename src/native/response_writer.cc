@@ -18,8 +18,17 @@ void AppendInt(std::string& out, Int v) {
 
 }  // namespace
 
-std::string_view StatusFor(core::ErrorCode code) {
+std::string_view StatusFor(core::ErrorCode code, Vocabulary vocabulary) {
   using core::ErrorCode;
+  if (vocabulary == Vocabulary::kPeer) {
+    switch (code) {
+      case ErrorCode::kNotHeld: return "error_not_held";
+      case ErrorCode::kMaxSubscriptions: return "error_max_subscriptions";
+      case ErrorCode::kFenceUnavailable: return "error_fence_unavailable";
+      case ErrorCode::kUnavailable: return "error_unavailable";
+      default: break;  // the rest already have a word of their own
+    }
+  }
   switch (code) {
     case ErrorCode::kTimeout: return "timeout";
     case ErrorCode::kMaxLocks: return "error_max_locks";
@@ -29,7 +38,8 @@ std::string_view StatusFor(core::ErrorCode code) {
     case ErrorCode::kAlreadyEnqueued: return "error_already_enqueued";
     case ErrorCode::kLeaseExpired: return "error_lease_expired";
     case ErrorCode::kDraining: return "error_draining";
-    case ErrorCode::kFenceUnavailable: return "error";
+    case ErrorCode::kFenceUnavailable:
+    case ErrorCode::kUnavailable: return "error";
     case ErrorCode::kInvalid:
     case ErrorCode::kNotHeld:
     case ErrorCode::kMaxSubscriptions:
@@ -38,9 +48,10 @@ std::string_view StatusFor(core::ErrorCode code) {
   return "error";
 }
 
-void AppendResponse(std::string& out, const core::Result<core::Reply>& result, bool enqueue) {
+void AppendResponse(std::string& out, const core::Result<core::Reply>& result, bool enqueue,
+                    Vocabulary vocabulary) {
   if (!result.ok()) {
-    out.append(StatusFor(result.error()));
+    out.append(StatusFor(result.error(), vocabulary));
     out.push_back('\n');
     return;
   }

@@ -286,7 +286,7 @@ class Session final : public SessionBase,
   }
 
   void Handle(const RawRequest& raw) {
-    MappedRequest m = MapRequest(raw);
+    MappedRequest m = MapRequest(raw, peer_);
     const std::string& token = ctx_.options.auth_token;
     if (!token.empty() && !authed_) {
       if (m.kind == RequestKind::kAuth && auth::TokenMatches(m.auth_token, token)) {
@@ -299,7 +299,19 @@ class Session final : public SessionBase,
       CloseAfterFlush();
       return;
     }
-    if (m.kind != RequestKind::kCommand) {  // malformed, or auth when not expected
+    if (m.kind == RequestKind::kPeer && ctx_.cluster != nullptr && !peer_ &&
+        ctx_.cluster->mark_peer(id_, m.peer_detached)) {
+      peer_ = true;
+      out_.append("ok\n");
+      return;
+    }
+    if (m.kind == RequestKind::kTopology && ctx_.cluster != nullptr) {
+      out_.append("ok ");
+      out_.append(ctx_.cluster->topology_json);
+      out_.push_back('\n');
+      return;
+    }
+    if (m.kind != RequestKind::kCommand) {  // malformed, auth when not expected, unsharded
       out_.append("error\n");
       return;
     }
@@ -323,7 +335,7 @@ class Session final : public SessionBase,
                                            stopwatch_.Elapsed());
     }
     if (closed_ || (!result.ok() && result.error() == core::ErrorCode::kCancelled)) return;
-    AppendResponse(out_, result, enqueue_reply_);
+    AppendResponse(out_, result, enqueue_reply_, peer_ ? Vocabulary::kPeer : Vocabulary::kClient);
     if (!result.ok() && result.error() == core::ErrorCode::kDraining) CloseAfterFlush();
     if (in_submit_ || closed_) return;  // Process() continues with the next request
     // Granted (or timed out) later, inside someone else's call: carry on from our
@@ -440,6 +452,7 @@ class Session final : public SessionBase,
   bool in_submit_ = false;
   bool enqueue_reply_ = false;
   bool authed_ = false;
+  bool peer_ = false;  ///< another shard's connection (sharded mode)
   bool reading_ = false;
   bool write_in_flight_ = false;
   bool flush_posted_ = false;

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "core/executor.h"
@@ -23,11 +24,19 @@ struct SessionOptions {
   metrics::Registry* metrics = nullptr;  ///< optional
 };
 
+/// Sharded mode (cluster/router.h): what a native connection may ask of the router.
+struct ClusterHooks {
+  /// `peer`: the connection comes from another shard. False: refused.
+  std::function<bool(core::SessionId, bool detached)> mark_peer;
+  std::string topology_json;  ///< the `topology` reply's JSON
+};
+
 /// Everything sessions of one listener share.
 struct SessionContext {
   core::CommandExecutor& executor;
   SessionRegistry& registry;
   SessionOptions options;
+  const ClusterHooks* cluster = nullptr;  ///< null: a single server
 };
 
 /// Serve an accepted connection; `peer_ip` is the remote address (for per-IP caps).

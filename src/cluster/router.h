@@ -1,0 +1,115 @@
+// Shard routing: a CommandExecutor in front of the local engine that makes a set of
+// shards behave as one lock service. Key `k` belongs to shard crc32(k) % N; commands on
+// keys this shard owns go straight to the engine; the rest are forwarded to the owner
+// over the native protocol and its reply handed back as the engine's would be.
+//
+//  * Sessions (native connection, gRPC Session, WebSocket, an HTTP connection's
+//    two-phase state) forward over upstream connections of their own, one per peer,
+//    so two-phase, FIFO order and disconnect cleanup hold across shards: closing the
+//    session closes them and the owner releases what they held.
+//  * Requests outside a session (REST and unary gRPC acquire, release, renew) use a
+//    per-peer pool of `detached` connections: the owner runs them outside any session,
+//    so their holds outlive the connection, as locally.
+//  * Signals: a subscription registers here and on every other shard (through the
+//    session's upstream connections); a publish runs once, here. So each listener gets
+//    one copy and a queue group delivers once, wherever its members are connected.
+//  * Connections from other shards (`peer`) are served locally, never forwarded again.
+//
+// Threading: all on the engine's io_context thread, like the engine itself.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <set>
+#include <unordered_set>
+#include <vector>
+
+#include "cluster/peer.h"
+#include "cluster/topology.h"
+#include "core/executor.h"
+
+namespace dflockd::cluster {
+
+struct RouterConfig {
+  Topology topology;
+  std::string auth_token;                    ///< sent to peers (every shard shares it)
+  boost::asio::ssl::context* tls = nullptr;  ///< client context when TLS is on
+  std::chrono::milliseconds connect_timeout{1000};
+  /// A reply later than this (beyond the request's own wait) fails the connection.
+  std::chrono::milliseconds reply_timeout{5000};
+  /// Idle upstream connections send `ping` this often (peers close idle connections
+  /// after their read timeout).
+  std::chrono::milliseconds ping_interval{5000};
+};
+
+class Router final : public core::CommandExecutor {
+ public:
+  Router(boost::asio::io_context& io, core::CommandExecutor& local, RouterConfig config);
+  ~Router() override;
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  core::SessionId OpenSession(core::SessionSink* sink) override;
+  void CloseSession(core::SessionId session) override;
+  core::RequestId Submit(core::SessionId session, core::Command command,
+                         core::Completion done) override;
+  void Cancel(core::RequestId request) override;
+
+  /// Native `peer`: the session is another shard's upstream connection. Its commands
+  /// run here; `detached`: its acquires belong to no session.
+  bool MarkPeer(core::SessionId session, bool detached);
+
+  const Topology& topology() const { return config_.topology; }
+  /// Prometheus lines for forwarded requests, upstream errors and peer state.
+  std::string RenderMetrics() const;
+  /// Starts the keep-alive/retry timer.
+  void Start();
+  /// Closes every upstream connection (at exit, after the sessions are gone).
+  void Stop();
+
+ private:
+  struct Session;
+  struct Forwarded;
+  class Gather;
+
+  Session* Find(core::SessionId id);
+  /// Sends `command` to shard `shard`: over the session's own connection, or (no
+  /// session) a pooled detached one.
+  core::RequestId Forward(Session* s, std::size_t shard, core::Command command,
+                          core::Completion done);
+  std::shared_ptr<Upstream> SessionUpstream(Session& s, std::size_t shard);
+  std::shared_ptr<Upstream> NewUpstream(std::size_t shard, bool detached);
+  void OnReply(const std::shared_ptr<Forwarded>& f, std::optional<std::string_view> line);
+  void OnSessionUpstreamLost(core::SessionId id, std::size_t shard, const std::string& why,
+                             bool established);
+  /// Listen/unlisten here, then on every reachable peer; answers when all have.
+  core::RequestId Subscribe(Session& s, core::Command command, core::Completion done);
+  void Resubscribe(Session& s, std::size_t shard);
+  core::RequestId ClusterStats(core::SessionId session, core::Completion done);
+  /// Ends a session's forwarding: its forwarded requests complete kCancelled and its
+  /// upstream connections close (the owners release what they held).
+  void Detach(Session& s);
+  /// Ends a session as a failure: the adapter is told through its sink (Evicted).
+  void Evict(core::SessionId id, bool engine_closed = false);
+  void OnTick();
+
+  boost::asio::io_context& io_;
+  core::CommandExecutor& local_;
+  RouterConfig config_;
+  std::vector<std::unique_ptr<Peer>> peers_;  ///< by shard index; null for self
+  std::unordered_map<core::SessionId, std::unique_ptr<Session>> sessions_;
+  std::unordered_set<core::SessionId> detached_peers_;
+  std::size_t peer_sessions_ = 0;
+  std::set<core::SessionId> resubscribe_;  ///< sessions with a subscription missing on a peer
+  std::unordered_map<core::RequestId, std::shared_ptr<Forwarded>> inflight_;
+  core::RequestId next_request_ = 1;
+  boost::asio::steady_timer tick_;
+  bool stopped_ = false;
+};
+
+}  // namespace dflockd::cluster
