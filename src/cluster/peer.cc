@@ -24,7 +24,10 @@ UpstreamOptions Peer::Options(bool detached) const {
 void Peer::MarkDown(const std::string& why) {
   backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, kMaxBackoff);
   retry_at_ = Clock::now() + backoff_;
-  if (up_) {
+  if (up_ && draining_) {
+    spdlog::info("shard {} ({}) is draining; requests for its keys fail until it is back",
+                 index_, address_);
+  } else if (up_) {
     spdlog::warn("shard {} ({}) unreachable: {}; requests for its keys fail until it is back",
                  index_, address_, why);
   }
@@ -35,6 +38,7 @@ void Peer::MarkDown(const std::string& why) {
 void Peer::MarkUp() {
   if (!up_) spdlog::info("shard {} ({}) reachable again", index_, address_);
   up_ = true;
+  draining_ = false;
   backoff_ = std::chrono::milliseconds(0);
   retry_at_ = {};
 }

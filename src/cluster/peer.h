@@ -27,6 +27,10 @@ class Peer {
   /// False within the backoff after a failed attempt: requests fail fast meanwhile.
   bool Available(Clock::time_point now) const { return now >= retry_at_; }
   bool up() const { return up_; }
+  /// It answered `error_draining`: until a connection is established again, its keys
+  /// fail with kDraining rather than kUnavailable (it stopped accepting).
+  void MarkDraining() { draining_ = true; }
+  bool draining() const { return draining_; }
   /// A connection could not be made (or was refused): back off, log the change.
   void MarkDown(const std::string& why);
   /// A connection was established: log the change, reset the backoff.
@@ -57,7 +61,8 @@ class Peer {
   std::vector<std::shared_ptr<Upstream>> idle_;
   Clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_{0};
-  bool up_ = true;  ///< until proven otherwise: nothing is logged before a failure
+  bool up_ = true;
+  bool draining_ = false;  ///< until proven otherwise: nothing is logged before a failure
 };
 
 }  // namespace dflockd::cluster

@@ -306,7 +306,7 @@ core::RequestId Router::Forward(Session* s, std::size_t shard, core::Command com
   const auto now = Clock::now();
   if (!peer.Available(now)) {
     ++peer.errors;
-    done(ErrorCode::kUnavailable);
+    done(peer.draining() ? ErrorCode::kDraining : ErrorCode::kUnavailable);
     return core::kNoRequest;
   }
   std::shared_ptr<Upstream> conn;
@@ -346,8 +346,10 @@ void Router::OnReply(const std::shared_ptr<Forwarded>& f, std::optional<std::str
   if (s != nullptr) s->inflight.erase(f->id);
   Peer& peer = *peers_[f->shard];
   core::Result<core::Reply> r =
-      line ? ParsePeerReply(f->command, *line) : core::Result<core::Reply>(ErrorCode::kUnavailable);
+      line ? ParsePeerReply(f->command, *line)
+           : core::Result<core::Reply>(peer.draining() ? ErrorCode::kDraining : ErrorCode::kUnavailable);
   if (!r.ok() && r.error() == ErrorCode::kUnavailable) ++peer.errors;
+  if (!r.ok() && r.error() == ErrorCode::kDraining) peer.MarkDraining();
   if (s != nullptr && IsGrantOrQueue(r)) s->stateful[f->shard] = 1;
   if (f->session == 0 && line) peer.ReturnIdle(f->conn);
   if (f->cancelled) {
