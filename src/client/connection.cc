@@ -86,5 +86,6 @@ std::int64_t sig_emit(Connection& c, std::string_view channel, std::string_view 
   return Run(c, ops::Emit(channel, payload));
 }
 void ping(Connection& c) { Run(c, ops::Ping()); }
+std::vector<ServerAddress> discover_servers(Connection& c) { return Run(c, ops::Topology()); }
 
 }  // namespace dflockd

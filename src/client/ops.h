@@ -60,6 +60,10 @@ inline Op<std::int64_t> Emit(std::string_view channel, std::string_view payload)
           }};
 }
 
+inline Op<std::vector<ServerAddress>> Topology() {
+  return {wire::Topology(), [](std::string_view reply) { return wire::ParseTopology(reply); }};
+}
+
 inline Op<void> Ping() {
   return {wire::Ping(), [](std::string_view reply) { wire::ParseOk(reply, "ping"); }};
 }

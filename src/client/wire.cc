@@ -147,6 +147,8 @@ Request Ping() { return {Frame("ping", "_", "_")}; }
 
 Request Stats() { return {Frame("stats", "_", "_")}; }
 
+Request Topology() { return {Frame("topology", "_", "_")}; }
+
 Request Listen(std::string_view pattern, std::string_view group) {
   CheckName(pattern, "pattern");
   if (!group.empty()) CheckName(group, "queue group");
@@ -231,6 +233,24 @@ EnqueueResult ParseEnqueue(std::string_view reply, std::string_view key) {
   if (status == "queued") return {EnqueueStatus::kQueued, {}};
   if (status != "acquired") ThrowStatus(reply, "enqueue '" + std::string(key) + "'");
   return {EnqueueStatus::kAcquired, GrantFrom(rest, reply, key)};
+}
+
+std::vector<ServerAddress> ParseTopology(std::string_view reply) {
+  if (reply == "error") return {};
+  if (reply.substr(0, 3) != "ok ") ThrowStatus(reply, "topology");
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(reply.substr(3), ec);
+  const boost::json::value* shards =
+      !ec && doc.is_object() ? doc.as_object().if_contains("shards") : nullptr;
+  if (shards == nullptr || !shards->is_array()) {
+    throw ServerError("protocol", "topology: reply has no shard list");
+  }
+  std::vector<ServerAddress> out;
+  for (const auto& entry : shards->as_array()) {
+    if (!entry.is_string()) throw ServerError("protocol", "topology: shard is not a string");
+    out.push_back(ServerAddress::parse(std::string_view(entry.as_string())));
+  }
+  return out;
 }
 
 dflockd::Stats ParseStats(std::string_view reply) {

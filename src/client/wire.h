@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "dflockd/client/options.h"
 #include "dflockd/client/types.h"
 
 namespace dflockd::wire {
@@ -32,6 +34,7 @@ Request Wait(Resource r, std::string_view key, std::chrono::seconds timeout);
 Request Auth(std::string_view token);
 Request Ping();
 Request Stats();
+Request Topology();
 Request Listen(std::string_view pattern, std::string_view group);
 Request Unlisten(std::string_view pattern, std::string_view group);
 Request Emit(std::string_view channel, std::string_view payload);
@@ -46,6 +49,9 @@ std::int64_t ParseOkNumber(std::string_view reply, std::string_view what);
 EnqueueResult ParseEnqueue(std::string_view reply, std::string_view key);
 /// `ok <json>` → Stats.
 dflockd::Stats ParseStats(std::string_view reply);
+/// `ok {"cluster":true,"shards":[…]}` → the shard list; `error` (a single server,
+/// which does not know the command) → empty.
+std::vector<ServerAddress> ParseTopology(std::string_view reply);
 
 /// A `sig <channel> <payload>` push line (without its newline), or nothing.
 std::optional<Signal> ParsePush(std::string_view line);

@@ -271,9 +271,32 @@ class Manifests(unittest.TestCase):
             readme = f.read()
         documented = set(re.findall(r"\| `--[a-z-]+` \| `(DFLOCKD_[A-Z_]+)`", readme))
         not_for_the_chart = {"DFLOCKD_DEBUG", "DFLOCKD_AUTH_TOKEN", "DFLOCKD_AUTH_TOKEN_FILE",
-                             "DFLOCKD_TLS_CERT", "DFLOCKD_TLS_KEY"}
+                             "DFLOCKD_TLS_CERT", "DFLOCKD_TLS_KEY",
+                             # derived from `shards` (test_shard_routing); the shared
+                             # certificate is the peers' trust anchor
+                             "DFLOCKD_SHARDS", "DFLOCKD_SHARD_SELF", "DFLOCKD_SHARD_TLS_CA"}
         missing = documented - not_for_the_chart - set(env)
         self.assertFalse(missing, "settings with no chart value: %s" % sorted(missing))
+
+
+    def test_shard_routing(self):
+        docs = render("--set", "shards=3", "--set", "networkPolicy.enabled=true",
+                      "--set", "networkPolicy.allowSameNamespace=false", release="locks")
+        (sts,) = by_kind(docs, "StatefulSet")
+        env = {e["name"]: e.get("value") for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+        shards = env["DFLOCKD_SHARDS"].split(",")
+        self.assertEqual(shards, ["locks-dflockd-%d.locks-dflockd-headless.default.svc.cluster.local:6388" % i
+                                  for i in range(3)])
+        self.assertEqual(env["DFLOCKD_SHARD_SELF"], "auto")  # the pod name's ordinal
+        (policy,) = by_kind(docs, "NetworkPolicy")
+        peer_rules = [r for r in policy["spec"]["ingress"]
+                      if any("podSelector" in f and f["podSelector"].get("matchLabels") for f in r.get("from", []))]
+        self.assertEqual(len(peer_rules), 1, "shards must reach each other's native port")
+        # One shard, or routing off: nothing to route.
+        for args in (["--set", "shards=1"], ["--set", "shards=3", "--set", "shardRouting=false"]):
+            (sts,) = by_kind(render(*args), "StatefulSet")
+            names = {e["name"] for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+            self.assertNotIn("DFLOCKD_SHARDS", names)
 
 
 class BadValues(unittest.TestCase):

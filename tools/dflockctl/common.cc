@@ -3,11 +3,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "dflockd/client/connection.h"
 #include "dflockd/client/errors.h"
 
 namespace dflockctl {
 
-std::vector<dflockd::ServerAddress> Servers(const GlobalOptions& global) {
+namespace {
+
+std::vector<dflockd::ServerAddress> ListedServers(const GlobalOptions& global) {
   std::vector<dflockd::ServerAddress> out;
   for (const auto& entry : global.servers) {
     // Each value may itself be a comma-separated list (handy in the environment).
@@ -19,6 +22,29 @@ std::vector<dflockd::ServerAddress> Servers(const GlobalOptions& global) {
   }
   if (out.empty()) out.emplace_back();
   return out;
+}
+
+}  // namespace
+
+std::vector<dflockd::ServerAddress> ClusterShards(const GlobalOptions& global) {
+  std::string last_error;
+  for (const auto& server : ListedServers(global)) {
+    try {
+      dflockd::Connection connection(server, ConnectOptionsFrom(global));
+      return dflockd::discover_servers(connection);
+    } catch (const dflockd::ConnectionError& e) {
+      last_error = e.what();  // try the next one
+    }
+  }
+  throw dflockd::ConnectionError("no server answered: " + last_error);
+}
+
+std::vector<dflockd::ServerAddress> Servers(const GlobalOptions& global) {
+  if (global.discover) {
+    auto shards = ClusterShards(global);
+    if (!shards.empty()) return shards;
+  }
+  return ListedServers(global);
 }
 
 dflockd::ConnectOptions ConnectOptionsFrom(const GlobalOptions& global) {

@@ -16,6 +16,7 @@ struct GlobalOptions {
   std::string auth_token;
   std::string auth_token_file;
   double connect_timeout_s = 10;
+  bool discover = false;  // replace `servers` by the shard list the first one reports
 };
 
 /// Exit statuses besides the wrapped command's own.
@@ -28,6 +29,9 @@ enum Exit : int {
 };
 
 std::vector<dflockd::ServerAddress> Servers(const GlobalOptions& global);
+/// The shard list a sharded set reports (from the first server that answers), or
+/// empty: the servers are independent (unsharded) dflockd servers.
+std::vector<dflockd::ServerAddress> ClusterShards(const GlobalOptions& global);
 dflockd::ConnectOptions ConnectOptionsFrom(const GlobalOptions& global);
 
 }  // namespace dflockctl

@@ -29,11 +29,15 @@ SHARDING
   With several --server options, a lock key goes to server
   crc32(key) % count, exactly as the Python, Go and C++ clients route it.
   emit sends a channel to its shard the same way (crc32(channel) % count);
-  listen subscribes on every server, so each signal arrives once.
-  stats and ping ask every server.
+  listen subscribes on every server, so each signal arrives once; with a
+  sharded set (servers started with --shards) it listens through the first
+  server only, since the set registers the subscription on every shard itself.
+  --discover replaces the server list by the one a sharded set reports
+  (`dflockctl topology` prints it). stats and ping ask every server.
 
 ENVIRONMENT
   DFLOCKCTL_SERVERS          servers, comma-separated (default 127.0.0.1:6388)
+  DFLOCKCTL_DISCOVER         1: use the shard list the first server reports
   DFLOCKCTL_AUTH_TOKEN       auth token
   DFLOCKCTL_AUTH_TOKEN_FILE  file holding the auth token
   DFLOCKCTL_TLS              1/true: connect with TLS
@@ -69,6 +73,9 @@ int main(int argc, char** argv) {
   app.add_option("--auth-token-file", global.auth_token_file, "read the auth token from a file")
       ->envname("DFLOCKCTL_AUTH_TOKEN_FILE")
       ->excludes(token);
+  app.add_flag("--discover", global.discover,
+               "ask the first server for the shard list of a sharded set and use it")
+      ->envname("DFLOCKCTL_DISCOVER");
   app.add_option("--connect-timeout", global.connect_timeout_s, "seconds to wait for a connection")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -110,6 +117,7 @@ int main(int argc, char** argv) {
   listen->add_option("-g,--group", group, "queue group: each signal goes to one member");
   listen->add_option("-c,--count", count, "exit after this many signals")->check(CLI::PositiveNumber);
 
+  auto* topology = app.add_subcommand("topology", "print the shard list of a sharded set (one per line)");
   auto* ping = app.add_subcommand("ping", "check that every server answers; prints round-trip times");
 
   CLI11_PARSE(app, argc, argv);
@@ -121,6 +129,7 @@ int main(int argc, char** argv) {
     if (emit->parsed()) return dflockctl::Emit(global, channel, payload);
     if (listen->parsed()) return dflockctl::Listen(global, pattern, group, count);
     if (ping->parsed()) return dflockctl::Ping(global);
+    if (topology->parsed()) return dflockctl::PrintTopology(global);
   } catch (const dflockd::Error& e) {
     std::cerr << "dflockctl: " << e.what() << '\n';
     return dflockctl::kFailure;

@@ -82,4 +82,14 @@ int Ping(const GlobalOptions& global) {
   return rc;
 }
 
+int PrintTopology(const GlobalOptions& global) {
+  auto shards = ClusterShards(global);
+  if (shards.empty()) {
+    std::cout << "not sharded: each server is independent\n";
+    return kOk;
+  }
+  for (const auto& shard : shards) std::cout << shard.to_string() << '\n';
+  return kOk;
+}
+
 }  // namespace dflockctl

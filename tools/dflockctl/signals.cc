@@ -33,7 +33,11 @@ int Listen(const GlobalOptions& global, const std::string& pattern, const std::s
   asio::io_context io;
   auto connect_options = ConnectOptionsFrom(global);
   std::vector<std::unique_ptr<dflockd::AsyncSignalConn>> conns;
-  for (const auto& server : Servers(global)) {
+  // A sharded set (--shards) registers a subscription on every shard by itself:
+  // listening on each would deliver every signal once per server.
+  auto servers = Servers(global);
+  if (servers.size() > 1 && !ClusterShards(global).empty()) servers.resize(1);
+  for (const auto& server : servers) {
     conns.push_back(std::make_unique<dflockd::AsyncSignalConn>(
         io.get_executor(), dflockd::SignalOptions{server, connect_options}));
   }

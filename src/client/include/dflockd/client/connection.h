@@ -61,5 +61,9 @@ Grant sem_wait(Connection& c, std::string_view key, std::chrono::seconds timeout
 Stats stats(Connection& c);
 std::int64_t sig_emit(Connection& c, std::string_view channel, std::string_view payload);
 void ping(Connection& c);
+/// The shard list of a sharded deployment (`--shards`), in routing order, from any one
+/// of its servers; empty for a single server. Such a set routes keys itself, so a
+/// client may use one server for everything, or this list to save the extra hop.
+std::vector<ServerAddress> discover_servers(Connection& c);
 
 }  // namespace dflockd
