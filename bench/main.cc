@@ -44,6 +44,9 @@ struct Options {
   int in_flight = 64;
   int connections = 20000;
   int server_pid = 0;
+  /// "I/N": every key is one that shard I of N owns (crc32(key) % N == I), to measure
+  /// a sharded set directly at the owner or through another pod.
+  std::string key_shard;
   bool json = false;
   bool progress = true;
 };
@@ -73,6 +76,18 @@ void Report(const Options& o, const std::string& label, const LatencyStats& stat
     std::cout << j << "\n";
   } else {
     std::cout << dflockd::bench::FormatSummary(label, s) << "\n";
+  }
+}
+
+/// `base`, or the first `base-<n>` that shard I of N owns when --key-shard I/N is set.
+std::string KeyFor(const Options& o, std::string base) {
+  if (o.key_shard.empty()) return base;
+  const auto slash = o.key_shard.find('/');
+  const std::size_t index = std::stoul(o.key_shard.substr(0, slash));
+  const std::size_t count = std::stoul(o.key_shard.substr(slash + 1));
+  for (int n = 0;; ++n) {
+    std::string key = base + "-" + std::to_string(n);
+    if (dflockd::stable_hash_shard(key, count) == index) return key;
   }
 }
 
@@ -116,8 +131,16 @@ int RunBench(const Options& o) {
       idle.push_back(std::make_unique<Conn>(io));
       asio::co_spawn(io, [&, c = idle.back().get(), i]() -> awaitable<void> {
         co_await c->Connect(endpoints[static_cast<std::size_t>(i) % endpoints.size()]);
-        const std::string pong = co_await c->Request("ping\n_\n_\n");
-        if (pong == "ok") ++opened;
+        if (o.key_shard.empty()) {
+          const std::string pong = co_await c->Request("ping\n_\n_\n");
+          if (pong == "ok") ++opened;
+        } else {
+          // Each connection holds a lock of that shard: through another pod, a
+          // forwarded session with its own upstream connection.
+          const std::string key = KeyFor(o, "bench-idle-" + std::to_string(i));
+          const std::string reply = co_await c->Request("l\n" + key + "\n0 3600\n");
+          if (reply.rfind("ok ", 0) == 0) ++opened;
+        }
       }, on_done);
     }
     io.run();
@@ -161,11 +184,11 @@ int RunBench(const Options& o) {
   for (int i = 0; i < n; ++i) {
     asio::co_spawn(io, [&, i]() -> awaitable<void> {
       Conn& c = *conns[i];
-      const std::string key = o.mode == "contended"   ? "bench-contended"
-                              : o.mode == "semaphore" ? "bench-sem"
-                              : signal_mode           ? "bench.load"
-                              : o.mode == "two-phase" ? "bench-tp-" + std::to_string(i)
-                                                      : "bench-" + std::to_string(i);
+      const std::string key = KeyFor(o, o.mode == "contended"   ? "bench-contended"
+                                        : o.mode == "semaphore" ? "bench-sem"
+                                        : signal_mode           ? "bench.load"
+                                        : o.mode == "two-phase" ? "bench-tp-" + std::to_string(i)
+                                                                : "bench-" + std::to_string(i));
       co_await c.Connect(shard(key));
       if (signal_mode) {
         if (i < o.subscribers) {
@@ -292,6 +315,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--connections", o.connections, "connections mode")->capture_default_str();
   app.add_option("--server-pid", o.server_pid, "connections mode: read the server's RSS");
+  app.add_option("--key-shard", o.key_shard,
+                 "I/N: use keys that shard I of N owns (sharded sets: at the owner, or via another pod)")
+      ->check([](const std::string& v) {
+        const auto slash = v.find('/');
+        if (slash == std::string::npos || slash == 0 || slash + 1 == v.size() ||
+            v.find_first_not_of("0123456789/") != std::string::npos ||
+            std::stoul(v.substr(0, slash)) >= std::stoul(v.substr(slash + 1))) {
+          return std::string("expected I/N with I < N");
+        }
+        return std::string();
+      });
   app.add_flag("--json", o.json, "one JSON object per result");
   app.add_flag("!--no-progress", o.progress, "no live progress line");
   CLI11_PARSE(app, argc, argv);
