@@ -43,7 +43,7 @@ struct Options {
   int subscribers = 100;
   int in_flight = 64;
   int connections = 20000;
-  int server_pid = 0;
+  std::vector<int> server_pids;  ///< connections mode: servers whose RSS is reported
   /// "I/N": every key is one that shard I of N owns (crc32(key) % N == I), to measure
   /// a sharded set directly at the owner or through another pod.
   std::string key_shard;
@@ -145,15 +145,24 @@ int RunBench(const Options& o) {
     }
     io.run();
     if (failure) std::rethrow_exception(failure);
-    long rss = o.server_pid > 0 ? RssKiB(o.server_pid) : -1;
+    std::vector<long> rss;
+    for (int pid : o.server_pids) rss.push_back(RssKiB(pid));
     if (o.json) {
-      std::cout << "{\"label\":\"connections\",\"open\":" << opened << ",\"server_rss_kib\":" << rss
-                << "}\n";
+      std::cout << "{\"label\":\"connections\",\"open\":" << opened << ",\"server_rss_kib\":"
+                << (rss.empty() ? -1 : rss[0]);
+      if (rss.size() > 1) {
+        std::cout << ",\"servers_rss_kib\":[";
+        for (std::size_t i = 0; i < rss.size(); ++i) std::cout << (i ? "," : "") << rss[i];
+        std::cout << "]";
+      }
+      std::cout << "}\n";
     } else {
-      std::cout << "connections open: " << opened << ", server RSS: "
-                << (rss < 0 ? std::string("unknown (pass --server-pid)")
-                            : std::to_string(rss / 1024) + " MiB")
-                << "\n";
+      std::cout << "connections open: " << opened << ", server RSS: ";
+      if (rss.empty()) std::cout << "unknown (pass --server-pid)";
+      for (std::size_t i = 0; i < rss.size(); ++i) {
+        std::cout << (i ? ", " : "") << rss[i] << " KiB (pid " << o.server_pids[i] << ")";
+      }
+      std::cout << "\n";
     }
     return 0;
   }
@@ -223,7 +232,9 @@ int RunBench(const Options& o) {
   std::function<void()> tick = [&] {
     ticker.expires_after(std::chrono::seconds(1));
     ticker.async_wait([&](boost::system::error_code ec) {
-      if (ec || run.stopping) return;
+      // `running == 0`: the last worker ended the run (its cancel may come after the
+      // timer fired, when this handler is already queued with success).
+      if (ec || run.stopping || running == 0) return;
       if (o.progress) {
         std::fprintf(stderr, "\r%s: %ld ops/s (%s)   ", o.mode.c_str(), run.ops - last_ops,
                      Clock::now() < run.measure_from ? "warm-up" : "measuring");
@@ -314,7 +325,8 @@ int main(int argc, char** argv) {
   app.add_option("--in-flight", o.in_flight, "signal mode: pipelined publishes per publisher")
       ->capture_default_str();
   app.add_option("--connections", o.connections, "connections mode")->capture_default_str();
-  app.add_option("--server-pid", o.server_pid, "connections mode: read the server's RSS");
+  app.add_option("--server-pid", o.server_pids,
+                 "connections mode: read this server's RSS (repeatable)");
   app.add_option("--key-shard", o.key_shard,
                  "I/N: use keys that shard I of N owns (sharded sets: at the owner, or via another pod)")
       ->check([](const std::string& v) {

@@ -329,13 +329,11 @@ core::RequestId Router::Forward(Session* s, std::size_t shard, core::Command com
   f->conn = conn;
   f->command = std::move(command);
   f->done = std::move(done);
-  std::string bytes;
-  AppendPeerRequest(bytes, f->command);
   inflight_.emplace(f->id, f);
   if (s != nullptr) s->inflight.insert(f->id);
   ++peer.forwarded;
   const core::RequestId rid = f->id;
-  conn->Send(bytes, [this, f](std::optional<std::string_view> line) { OnReply(f, line); },
+  conn->Send(f->command, [this, f](std::optional<std::string_view> line) { OnReply(f, line); },
              now + ReplyBudget(f->command, config_.reply_timeout));
   return inflight_.count(rid) != 0 ? rid : core::kNoRequest;
 }

@@ -110,6 +110,10 @@ void Upstream::Connect() {
 
 void Upstream::OnConnected() {
   SetKeepAlive(transport_->socket);
+  if (options_.tls == nullptr) {
+    error_code ec;
+    transport_->socket.non_blocking(true, ec);
+  }
   auto self = shared_from_this();
   if (options_.tls == nullptr) {
     connected_ = true;
@@ -146,11 +150,20 @@ void Upstream::OnHello(std::optional<std::string_view> line) {
 }
 
 void Upstream::Send(std::string_view request, ReplyFn done, Clock::time_point deadline) {
+  if (!closed_) out_.append(request);
+  Queued(std::move(done), deadline);
+}
+
+void Upstream::Send(const core::Command& command, ReplyFn done, Clock::time_point deadline) {
+  if (!closed_) AppendPeerRequest(out_, command);
+  Queued(std::move(done), deadline);
+}
+
+void Upstream::Queued(ReplyFn done, Clock::time_point deadline) {
   if (closed_) {
     done(std::nullopt);
     return;
   }
-  out_.append(request);
   waiting_.push_back(Pending{std::move(done), deadline});
   Flush();
 }
@@ -203,6 +216,17 @@ void Upstream::OnRead(std::size_t n) {
 
 void Upstream::Flush() {
   if (!connected_ || write_in_flight_ || out_.empty() || closed_) return;
+  last_activity_ = Clock::now();
+  if (!transport_->tls) {
+    // Usually the socket takes it all at once: no asynchronous write, no handler.
+    error_code ec;
+    const std::size_t n = transport_->socket.write_some(asio::buffer(out_), ec);
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      return Fail("write failed: " + ec.message());
+    }
+    out_.erase(0, ec ? 0 : n);
+    if (out_.empty()) return;
+  }
   writing_.swap(out_);
   out_.clear();
   write_in_flight_ = true;

@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/command.h"
+
 namespace dflockd::cluster {
 
 struct UpstreamOptions {
@@ -53,6 +55,8 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   /// Queues one request (its complete lines); `done` gets the matching reply.
   /// `deadline`: the reply is overdue after it (Overdue()).
   void Send(std::string_view request, ReplyFn done, Clock::time_point deadline);
+  /// As Send, with the request lines of `command` written straight into the buffer.
+  void Send(const core::Command& command, ReplyFn done, Clock::time_point deadline);
   /// Closes without calling any callback again (pending ReplyFns are dropped).
   void Close();
   /// Breaks the connection as a failure: pending ReplyFns get nothing, then LostFn.
@@ -76,6 +80,7 @@ class Upstream : public std::enable_shared_from_this<Upstream> {
   void OnHello(std::optional<std::string_view> line);
   void StartRead();
   void OnRead(std::size_t n);
+  void Queued(ReplyFn done, Clock::time_point deadline);
   void Flush();
 
   boost::asio::io_context& io_;

@@ -119,6 +119,17 @@ TEST(Replies, Stats) {
   EXPECT_THROW(wire::ParseStats("ok {not json"), ServerError);
 }
 
+TEST(Replies, Topology) {
+  EXPECT_TRUE(wire::ParseTopology("error").empty());  // a single server
+  auto shards = wire::ParseTopology(
+      R"(ok {"cluster":true,"self":1,"shards":["a:6388","b:7000","[::1]:9"]})");
+  ASSERT_EQ(shards.size(), 3u);
+  EXPECT_EQ(shards[1], (ServerAddress{"b", 7000}));
+  EXPECT_EQ(shards[2], (ServerAddress{"::1", 9}));
+  EXPECT_THROW(wire::ParseTopology("ok {\"cluster\":true}"), ServerError);
+  EXPECT_THROW(wire::ParseTopology("error_auth"), AuthError);
+}
+
 TEST(Addresses, Parse) {
   EXPECT_EQ(ServerAddress::parse("h:1234"), (ServerAddress{"h", 1234}));
   EXPECT_EQ(ServerAddress::parse("h"), (ServerAddress{"h", 6388}));

@@ -406,6 +406,44 @@ class OtherTransports(ClusterCase):
         self.assertEqual(sig.next_push(), ("py.x", "data"))
 
 
+class Dflockctl(ClusterCase):
+    """The command-line client discovers the set and does not listen N times."""
+
+    def ctl(self, *args, timeout=20):
+        import subprocess
+        return subprocess.run([os.environ["DFLOCKCTL_BIN"]] + list(args), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def test_topology_and_discover(self):
+        first = "127.0.0.1:%d" % self.cluster.shards[2].port
+        r = self.ctl("--server", first, "topology")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split(), self.cluster.shard_list.split(","))
+        # --discover: routed like the clients, so the hold is visible on its owner.
+        key = keys_owned_by(1, 1, "ctl")[0]
+        r = self.ctl("--server", first, "--discover", "lock", key, "--", "sh", "-c",
+                     "echo held")
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "held"), r.stderr)
+
+    def test_listen_on_several_servers_of_a_set_prints_each_signal_once(self):
+        import subprocess
+        servers = ",".join("127.0.0.1:%d" % s.port for s in self.cluster.shards)
+        listener = subprocess.Popen([os.environ["DFLOCKCTL_BIN"], "--server", servers, "listen",
+                                     "ctl.*", "--count", "2"], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(listener.kill)
+        publisher = self.pod(1)
+        self.assertTrue(wait_until(lambda: publisher.req("signal", "ctl.a", "one") == "ok 1", 5))
+        self.assertEqual(publisher.req("signal", "ctl.b", "two"), "ok 1")
+        out, _ = listener.communicate(timeout=10)
+        self.assertEqual(out.splitlines()[-2:], ["ctl.a one", "ctl.b two"])
+
+    def test_an_unsharded_server_has_no_topology(self):
+        with Server() as s:
+            r = self.ctl("--server", "127.0.0.1:%d" % s.port, "topology")
+            self.assertEqual((r.returncode, r.stdout.strip()),
+                             (0, "not sharded: each server is independent"))
+
+
 class OwnerDown(unittest.TestCase):
     def test_only_the_stopped_shards_keys_fail_and_they_recover(self):
         cluster = Cluster().start()
