@@ -59,6 +59,14 @@ class Router final : public core::CommandExecutor {
   core::RequestId Submit(core::SessionId session, core::Command command,
                          core::Completion done) override;
   void Cancel(core::RequestId request) override;
+  /// Watches and session descriptions are this shard's own (its keys).
+  void DescribeSession(core::SessionId session, core::SessionInfo info) override {
+    local_.DescribeSession(session, std::move(info));
+  }
+  core::Result<core::WatchId> Watch(std::string pattern, core::WatchSink* sink) override {
+    return local_.Watch(std::move(pattern), sink);
+  }
+  void Unwatch(core::WatchId watch) override { local_.Unwatch(watch); }
 
   /// Native `peer`: the session is another shard's upstream connection. Its commands
   /// run here; `detached`: its acquires belong to no session.

@@ -54,7 +54,7 @@ void Engine::CloseSessionState(SessionState* s) {
     if (w->done) cancelled.push_back(std::move(w->done));
     w->two_phase = false;  // the whole map is already gone
     touched.push_back(w->resource);
-    RemoveWaiter(w);
+    RemoveWaiter(w, "disconnected");
   }
   const TimePoint now = clock_.Now();
   while (Holder* h = s->holds.front()) {
@@ -64,7 +64,7 @@ void Engine::CloseSessionState(SessionState* s) {
       Resource& r = *h->resource;
       const std::int64_t delay_s = h->lock_delay_s;
       touched.push_back(&r);
-      RemoveHolder(h);
+      RemoveHolder(h, "disconnected");
       StartDelay(r, delay_s, now);
     } else {
       // The hold outlives its connection until it is released by token or expires.
@@ -128,7 +128,7 @@ void Engine::Cancel(RequestId request) {
   if (w == nullptr || !w->done) return;  // already completed
   Completion done = std::move(w->done);
   Resource* r = w->resource;
-  RemoveWaiter(w);
+  RemoveWaiter(w, "cancelled");
   Promote(*r);
   UpdateIdle(*r);
   done(ErrorCode::kCancelled);
@@ -191,7 +191,7 @@ void Engine::BeginDrain() {
     for (auto& [key, r] : map) {
       while (Waiter* w = r.waiters.front()) {
         if (w->done) cancelled.push_back(std::move(w->done));
-        RemoveWaiter(w);
+        RemoveWaiter(w, "draining");
       }
       UpdateIdle(r);
     }

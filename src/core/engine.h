@@ -63,6 +63,10 @@ class Engine final : public CommandExecutor {
   void CloseSession(SessionId session) override;
   RequestId Submit(SessionId session, Command command, Completion done) override;
   void Cancel(RequestId request) override;
+  void DescribeSession(SessionId session, SessionInfo info) override;
+  Result<WatchId> Watch(std::string pattern, WatchSink* sink) override;
+  void Unwatch(WatchId watch) override;
+  std::size_t watcher_count() const { return watchers_.size(); }
 
   /// Expire due leases, time out due waiters and run GC when its interval is up.
   void Tick();
@@ -126,8 +130,10 @@ class Engine final : public CommandExecutor {
   /// Leases and lock-delays within --max-lease-ttl.
   bool WithinMaxLease(const Command& command) const;
   void EvictExpired(Resource& r);
-  void RemoveHolder(Holder* h);
-  void RemoveWaiter(Waiter* w);
+  /// `why` (released, expired, disconnected) is what watchers are told.
+  void RemoveHolder(Holder* h, std::string_view why);
+  /// `why`: granted, timeout, cancelled, disconnected or draining.
+  void RemoveWaiter(Waiter* w, std::string_view why);
   void Promote(Resource& r);
   void UpdateIdle(Resource& r);
   void ExpireLease(Holder* h);
@@ -136,6 +142,23 @@ class Engine final : public CommandExecutor {
   static std::string TwoPhaseKey(Namespace ns, std::string_view key);
   std::int64_t LeaseOrDefault(const std::optional<std::int64_t>& lease) const;
   RequestId HandleOf(const Waiter* w) const;
+
+  // Watches (engine_watch.cc). The Emit* hooks are called only while watchers_ is
+  // not empty.
+  struct Watcher {
+    WatchId id;
+    std::string pattern;
+    WatchSink* sink;
+  };
+  WatchEvent ResourceEvent(WatchEvent::Kind kind, const Resource& r) const;
+  WatchEvent HoldEvent(WatchEvent::Kind kind, const Holder& h, std::string_view reason,
+                       TimePoint now) const;
+  WatchEvent WaiterEvent(WatchEvent::Kind kind, const Waiter& w, std::string_view reason,
+                         TimePoint now) const;
+  void Notify(const WatchEvent& event);
+  void EmitHold(WatchEvent::Kind kind, const Holder& h, std::string_view reason);
+  void EmitWaiter(WatchEvent::Kind kind, const Waiter& w, std::string_view reason);
+  void EmitDelay(WatchEvent::Kind kind, const Resource& r, TimePoint until);
 
   // Signals (engine_signals.cc).
   Result<Reply> DoListen(SessionState* s, Listen& cmd);
@@ -167,6 +190,8 @@ class Engine final : public CommandExecutor {
   std::uint64_t publish_stamp_ = 0;
   std::vector<SessionState*> evictions_;  ///< reused scratch for DoPublish
   EngineCounters counters_;
+  std::vector<Watcher> watchers_;
+  WatchId next_watch_id_ = 1;
   bool draining_ = false;
 };
 

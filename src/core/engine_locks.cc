@@ -47,6 +47,7 @@ void Engine::StartDelay(Resource& r, std::int64_t delay_s, TimePoint from) {
   r.delayed_until = std::max(r.delayed_until, until);
   deadlines_.Schedule(d, until);
   ++counters_.lock_delays;
+  if (!watchers_.empty()) EmitDelay(WatchEvent::Kind::kDelayStarted, r, until);
 }
 
 void Engine::EndDelay(DelayedSlot* d) {
@@ -54,6 +55,7 @@ void Engine::EndDelay(DelayedSlot* d) {
   deadlines_.Remove(d);
   delays_.Release(d);
   if (--r.delayed == 0) --keys_in_delay_;
+  if (!watchers_.empty()) EmitDelay(WatchEvent::Kind::kDelayEnded, r, clock_.Now());
   Promote(r);
   UpdateIdle(r);
 }
@@ -110,10 +112,12 @@ Granted Engine::Grant(Resource& r, SessionState* owner, SessionId owner_id,
   r.holders.push_back(h);
   deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(lease_s)));
   ++counters_.grants;
+  if (!watchers_.empty()) EmitHold(WatchEvent::Kind::kGranted, *h, {});
   return Granted{FormatToken(h->token), lease_s, h->token.fence};
 }
 
-void Engine::RemoveHolder(Holder* h) {
+void Engine::RemoveHolder(Holder* h, std::string_view why) {
+  if (!watchers_.empty()) EmitHold(WatchEvent::Kind::kReleased, *h, why);
   Resource& r = *h->resource;
   auto it = std::find(r.holders.begin(), r.holders.end(), h);
   if (it != r.holders.end()) {
@@ -132,7 +136,8 @@ void Engine::RemoveHolder(Holder* h) {
   holders_.Release(h);
 }
 
-void Engine::RemoveWaiter(Waiter* w) {
+void Engine::RemoveWaiter(Waiter* w, std::string_view why) {
+  if (!watchers_.empty()) EmitWaiter(WatchEvent::Kind::kLeft, *w, why);
   w->resource->waiters.remove(w);
   if (w->session != nullptr) {
     w->session->waiters.remove(w);
@@ -151,7 +156,7 @@ void Engine::EvictExpired(Resource& r) {
       ++counters_.expiries;
       const TimePoint expired_at = h->deadline;
       const std::int64_t delay_s = h->lock_delay_s;
-      RemoveHolder(h);  // swaps the last holder into slot i
+      RemoveHolder(h, "expired");  // swaps the last holder into slot i
       StartDelay(r, delay_s, expired_at);
       evicted = true;
     } else {
@@ -180,7 +185,7 @@ void Engine::GrantToWaiter(Waiter* w) {
   std::string two_phase_key = w->two_phase ? TwoPhaseKey(r.ns, *r.key) : std::string();
   bool two_phase = w->two_phase;
   w->two_phase = false;  // keep RemoveWaiter from dropping the state we update below
-  RemoveWaiter(w);
+  RemoveWaiter(w, "granted");
   Granted g = Grant(r, s, s != nullptr ? s->id : 0, lease_s, lock_delay_s);
   if (phase_one) {
     // Granted before Wait: the lease runs from now; Wait will report it.
@@ -216,7 +221,7 @@ void Engine::ExpireLease(Holder* h) {
   ++counters_.expiries;
   const TimePoint expired_at = h->deadline;
   const std::int64_t delay_s = h->lock_delay_s;
-  RemoveHolder(h);
+  RemoveHolder(h, "expired");
   StartDelay(r, delay_s, expired_at);  // the holder may only be paused, not gone
   Promote(r);
   UpdateIdle(r);
@@ -225,7 +230,7 @@ void Engine::ExpireLease(Holder* h) {
 void Engine::TimeOutWait(Waiter* w) {
   Resource& r = *w->resource;
   Completion done = std::move(w->done);
-  RemoveWaiter(w);
+  RemoveWaiter(w, "timeout");
   ++counters_.timeouts;
   Promote(r);
   UpdateIdle(r);
@@ -253,9 +258,11 @@ Result<Waiter*> Engine::AddWaiter(Resource& r, SessionState* s, std::int64_t lea
   w->lease_s = lease_s;
   w->lock_delay_s = lock_delay_s;
   w->two_phase = two_phase;
+  w->since = clock_.Now();
   r.waiters.push_back(w);
   if (s != nullptr) s->waiters.push_back(w);
   UpdateIdle(r);
+  if (!watchers_.empty()) EmitWaiter(WatchEvent::Kind::kQueued, *w, {});
   return w;
 }
 
@@ -334,7 +341,7 @@ Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, Reque
   if (w->done) return ErrorCode::kInvalid;  // a Wait is already attached
   if (cmd.timeout_s == 0) {
     Resource& r = *w->resource;
-    RemoveWaiter(w);  // also erases the two-phase state
+    RemoveWaiter(w, "timeout");  // also erases the two-phase state
     ++counters_.timeouts;
     UpdateIdle(r);
     return ErrorCode::kTimeout;
@@ -369,7 +376,7 @@ Result<Reply> Engine::DoRelease(Release& cmd) {
     h->owner->two_phase.erase(TwoPhaseKey(r->ns, *r->key));  // release clears phase-1 state
     h->awaiting_wait = false;
   }
-  RemoveHolder(h);
+  RemoveHolder(h, "released");
   Promote(*r);
   UpdateIdle(*r);
   return Reply{Ack{}};

@@ -20,6 +20,7 @@
 #include "core/intrusive_list.h"
 #include "core/subscription_index.h"
 #include "core/token_source.h"
+#include "core/watch.h"
 
 namespace dflockd::core {
 
@@ -65,6 +66,7 @@ struct Waiter : Timed {
   std::int64_t lock_delay_s = 0;  ///< for the hold it will get
   bool two_phase = false;
   Completion done;  ///< empty while a phase-1 waiter has no Wait attached
+  TimePoint since{};  ///< when it joined the queue (watchers show the wait)
   std::uint32_t slot = 0;
   std::uint32_t generation = 0;
   void Reset() {
@@ -78,6 +80,7 @@ struct Waiter : Timed {
     lock_delay_s = 0;
     two_phase = false;
     done = nullptr;
+    since = {};
   }
 };
 
@@ -122,6 +125,7 @@ struct TwoPhase {
 
 struct SessionState {
   SessionId id = 0;
+  SessionInfo info;  ///< transport and remote address, when the adapter told us
   Subscriber subscriber;
   IntrusiveList<Holder, &Holder::in_session> holds;
   IntrusiveList<Waiter, &Waiter::in_session> waiters;

@@ -12,11 +12,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "core/command.h"
 #include "core/reply.h"
 #include "core/status.h"
+#include "core/watch.h"
 
 namespace dflockd::core {
 
@@ -52,6 +54,13 @@ class CommandExecutor {
   /// The requester went away: remove its waiter. Its completion runs with kCancelled
   /// unless it already ran. A cancelled waiter is never granted.
   virtual void Cancel(RequestId request) = 0;
+
+  /// Who a session is (transport, remote address), for watchers. Optional.
+  virtual void DescribeSession(SessionId session, SessionInfo info) = 0;
+  /// Starts a watch (core/watch.h): the snapshot is delivered before this returns.
+  /// kInvalid for a bad pattern. `sink` must stay alive until Unwatch or WatchEvicted.
+  virtual Result<WatchId> Watch(std::string pattern, WatchSink* sink) = 0;
+  virtual void Unwatch(WatchId watch) = 0;
 };
 
 }  // namespace dflockd::core

@@ -56,6 +56,8 @@ class CallSlot {
     return *this;
   }
   ~CallSlot() { Reset(); }
+  /// gRPC's peer string ("ipv4:10.0.0.7:51234"); empty if connections are not counted.
+  const std::string& peer() const { return peer_; }
 
  private:
   void Reset() {

@@ -10,6 +10,7 @@
 #include "grpc/status_map.h"
 #include "grpc/subscribe_call.h"
 #include "grpc/unary_call.h"
+#include "grpc/watch_call.h"
 
 namespace dflockd::grpc_api {
 namespace {
@@ -153,6 +154,17 @@ ServerUnaryReactor* DflockdService::Topology(CallbackServerContext* context,
   ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(::grpc::Status::OK);
   return reactor;
+}
+
+::grpc::ServerWriteReactor<ByteBuffer>* DflockdService::Watch(CallbackServerContext* context,
+                                                              const ByteBuffer* raw) {
+  using Reactor = ::grpc::ServerWriteReactor<ByteBuffer>;
+  if (auto s = CheckAuth(context); !s.ok()) return RejectStream<Reactor>(s);
+  v1::WatchRequest request;
+  if (!ParseMessage(*raw, &request)) return RejectStream<Reactor>(MalformedMessage<v1::WatchRequest>());
+  CallSlot slot;
+  if (auto s = Admit(context, &slot); !s.ok()) return RejectStream<Reactor>(s);
+  return StartWatchCall(link_, std::move(slot), request);
 }
 
 ::grpc::ServerWriteReactor<ByteBuffer>* DflockdService::Subscribe(CallbackServerContext* context,

@@ -14,8 +14,8 @@ using RawDflockdService = v1::Dflockd::WithRawCallbackMethod_Acquire<
     v1::Dflockd::WithRawCallbackMethod_Release<v1::Dflockd::WithRawCallbackMethod_Renew<
         v1::Dflockd::WithRawCallbackMethod_Publish<v1::Dflockd::WithRawCallbackMethod_Subscribe<
             v1::Dflockd::WithRawCallbackMethod_Stats<
-                v1::Dflockd::WithRawCallbackMethod_Topology<
-                    v1::Dflockd::WithRawCallbackMethod_Session<v1::Dflockd::Service>>>>>>>>;
+                v1::Dflockd::WithRawCallbackMethod_Topology<v1::Dflockd::WithRawCallbackMethod_Watch<
+                    v1::Dflockd::WithRawCallbackMethod_Session<v1::Dflockd::Service>>>>>>>>>;
 
 class DflockdService final : public RawDflockdService {
  public:
@@ -39,6 +39,8 @@ class DflockdService final : public RawDflockdService {
   ::grpc::ServerUnaryReactor* Topology(::grpc::CallbackServerContext* context,
                                        const ::grpc::ByteBuffer* request,
                                        ::grpc::ByteBuffer* response) override;
+  ::grpc::ServerWriteReactor<::grpc::ByteBuffer>* Watch(
+      ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request) override;
   ::grpc::ServerWriteReactor<::grpc::ByteBuffer>* Subscribe(
       ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request) override;
   ::grpc::ServerBidiReactor<::grpc::ByteBuffer, ::grpc::ByteBuffer>* Session(

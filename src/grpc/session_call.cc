@@ -70,9 +70,14 @@ class SessionCall final : public ::grpc::ServerBidiReactor<ByteBuffer, ByteBuffe
   SessionCall(EngineLink& link, CallSlot slot)
       : link_(link), slot_(std::move(slot)), state_(std::make_shared<State>()) {
     state_->reactor = this;
+    // "ipv4:10.0.0.7:51234" -> "10.0.0.7:51234", as the other transports show it.
+    const std::string& peer = slot_.peer();
+    const auto colon = peer.find(':');
+    state_->peer = colon == std::string::npos ? peer : peer.substr(colon + 1);
     link_.post([state = state_, &link = link_] {
       if (state->finished) return;
       state->session = link.executor.OpenSession(state->reactor);
+      link.executor.DescribeSession(state->session, core::SessionInfo{"grpc", state->peer});
       if (link.metrics != nullptr) link.metrics->ConnectionOpened(metrics::Transport::kGrpc);
     });
     StartRead(&raw_request_);
@@ -133,6 +138,7 @@ class SessionCall final : public ::grpc::ServerBidiReactor<ByteBuffer, ByteBuffe
   struct State {
     SessionCall* reactor = nullptr;
     core::SessionId session = 0;
+    std::string peer;  ///< the client's address, for watchers
     bool busy = false;
     bool half_closed = false;
     bool finished = false;

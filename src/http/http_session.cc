@@ -13,6 +13,7 @@
 
 #include "auth/bearer.h"
 #include "auth/token_compare.h"
+#include "http/dashboard.h"
 #include "http/json_codec.h"
 #include "http/router.h"
 #include "http/websocket_auth.h"
@@ -40,6 +41,12 @@ class HttpSession final : public LiveConnection,
     // A connection is a session (it counts in stats, and owns two-phase state);
     // plain acquires are deliberately not tied to it.
     session_ = ctx_.executor.OpenSession(nullptr);
+    beast::error_code ec;
+    auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) {
+      ctx_.executor.DescribeSession(session_, core::SessionInfo{
+          "http", peer.address().to_string() + ":" + std::to_string(peer.port())});
+    }
   }
 
   ~HttpSession() {
@@ -139,8 +146,9 @@ class HttpSession final : public LiveConnection,
                              std::string_view(req.target().data(), req.target().size()));
     // Health probes need no token; a WebSocket may also authenticate inside the
     // socket (browsers cannot set headers on it).
+    // The dashboard page holds no data: it asks for the token itself.
     const bool open = route.endpoint == Endpoint::kHealthz ||
-                      route.endpoint == Endpoint::kReadyz ||
+                      route.endpoint == Endpoint::kReadyz || route.endpoint == Endpoint::kUi ||
                       (route.endpoint == Endpoint::kWebSocket &&
                        req.find(bhttp::field::authorization) == req.end());
     if (!open && !Authorized(req)) {
@@ -165,6 +173,16 @@ class HttpSession final : public LiveConnection,
           return Send(req, 503, R"({"status":"draining"})", "application/json");
         }
         return Send(req, 200, R"({"status":"ready"})", "application/json");
+      case Endpoint::kUi: {
+        Response res = MakeResponse(req, 200, std::string(DashboardHtml()), "text/html; charset=utf-8");
+        // Inline script and style only; it talks to this server and nothing else.
+        res.set("Content-Security-Policy",
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'");
+        res.set(bhttp::field::cache_control, "no-store");
+        return Write(std::move(res));
+      }
       case Endpoint::kTopology:
         return Send(req, 200, ctx_.topology_json, "application/json");
       case Endpoint::kMetrics:

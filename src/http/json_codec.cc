@@ -159,6 +159,13 @@ WsRequest ParseWsRequest(std::string_view text) {
     if (f.ok()) out.auth_token = token;
     return out;
   }
+  if (op == "watch" || op == "unwatch") {
+    const std::string pattern = f.String("pattern");
+    if (!f.ok()) return out;
+    if (op == "watch") out.watch_pattern = pattern.empty() ? std::string(">") : pattern;
+    out.unwatch = op == "unwatch";
+    return out;
+  }
   const std::string kind = f.String("kind");
   static const std::pair<const char*, Endpoint> kOps[] = {
       {"acquire", Endpoint::kAcquire}, {"release", Endpoint::kRelease},

@@ -25,6 +25,9 @@ struct WsRequest {
   Route route;            ///< endpoint, namespace (from "kind") and key/channel/pattern
   core::Result<core::Command> command = core::ErrorCode::kInvalid;
   std::optional<std::string> auth_token;  ///< set for op "auth" (command stays invalid)
+  /// op "watch" {"pattern": ">"} / "unwatch": not engine commands either.
+  std::optional<std::string> watch_pattern;
+  bool unwatch = false;
 };
 WsRequest ParseWsRequest(std::string_view text);
 

@@ -55,6 +55,7 @@ Route MatchRoute(std::string_view method, std::string_view target) {
     }
     return Only(method, "GET", std::move(stats));
   }
+  if (path == "/ui" || path == "/ui/") return Only(method, "GET", Fixed(Endpoint::kUi));
   if (path == "/v1/topology") return Only(method, "GET", Fixed(Endpoint::kTopology));
   if (path == "/v1/ws") return Only(method, "GET", Fixed(Endpoint::kWebSocket));
 

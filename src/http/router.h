@@ -4,7 +4,7 @@
 //   POST /v1/semaphores/{key}/{acquire|release|renew|enqueue|wait}
 //   POST /v1/signals/{channel}
 //   GET  /v1/stats[?scope=cluster]    GET /v1/topology    GET /v1/ws (WebSocket)
-//   GET  /healthz  /readyz  /metrics
+//   GET  /healthz  /readyz  /metrics    GET /ui (the dashboard)
 #pragma once
 
 #include <string>
@@ -16,7 +16,7 @@ namespace dflockd::http {
 
 enum class Endpoint {
   kAcquire, kRelease, kRenew, kEnqueue, kWait, kPublish, kStats,
-  kHealthz, kReadyz, kMetrics, kWebSocket, kTopology,
+  kHealthz, kReadyz, kMetrics, kWebSocket, kTopology, kUi,
   kListen, kUnlisten, kPing,  ///< WebSocket messages only
   kNotFound,          ///< 404
   kMethodNotAllowed,  ///< 405; `allow` names the method that would work

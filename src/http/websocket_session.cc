@@ -22,6 +22,9 @@
 #include "auth/token_compare.h"
 #include "http/json_codec.h"
 #include "http/status_map.h"
+#include "json/stats_json.h"
+#include "json/watch_json.h"
+#include "core/subject.h"
 
 namespace dflockd::http {
 namespace {
@@ -35,6 +38,7 @@ constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
 template <typename Stream>
 class WebSocketSession final : public core::SessionSink,
+                               public core::WatchSink,
                                public LiveConnection,
                                public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
@@ -47,11 +51,15 @@ class WebSocketSession final : public core::SessionSink,
         write_timer_(ws_.get_executor()) {
     ++ctx_.websockets;
     ctx_.live.insert(this);
+    beast::error_code ec;
+    auto peer = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+    if (!ec) remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionOpened(metrics::Transport::kWebSocket);
   }
 
   ~WebSocketSession() override {
     ctx_.live.erase(this);
+    if (watch_ != 0) ctx_.executor.Unwatch(watch_);
     if (!engine_closed_) ctx_.executor.CloseSession(session_);
     --ctx_.websockets;
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionClosed(metrics::Transport::kWebSocket);
@@ -72,6 +80,7 @@ class WebSocketSession final : public core::SessionSink,
     }
     ws_.read_message_max(kMaxBody);
     session_ = ctx_.executor.OpenSession(this);
+    ctx_.executor.DescribeSession(session_, core::SessionInfo{"websocket", remote_});
     ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return self->Close();
       self->DoRead();
@@ -88,6 +97,27 @@ class WebSocketSession final : public core::SessionSink,
   void Evicted() override {
     engine_closed_ = true;
     Close();
+  }
+
+  // core::WatchSink: events are pushes too, batched into one message per write.
+  bool Deliver(const core::WatchEvent& event) override {
+    if (closed_ || closing_ || events_queued_ >= kMaxQueuedEvents) return false;
+    std::string text;
+    json::AppendWatchEventJson(text, event);
+    ++events_queued_;
+    outbox_bytes_ += text.size();
+    outbox_.push_back({std::move(text), Outgoing::kEvent});
+    if (!writing_) DoWrite();
+    return true;
+  }
+
+  void WatchEvicted() override {
+    // More than kMaxQueuedEvents behind: the watch ends and so does the socket (the
+    // engine's call: only our own state is touched here).
+    watch_ = 0;
+    Send(WsError(boost::json::value(), HttpError{429, "slow_consumer",
+                                                "the watch fell too far behind"}), false);
+    CloseAfterFlush(websocket::close_code::policy_error);
   }
 
   void Abort() override { Close(); }
@@ -126,6 +156,10 @@ class WebSocketSession final : public core::SessionSink,
         Authenticate(req);
         continue;
       }
+      if (req.watch_pattern || req.unwatch) {
+        HandleWatch(req);
+        continue;
+      }
       if (!req.command) {
         Send(WsError(req.id, ErrorFor(req.command.error())), false);
         continue;
@@ -141,6 +175,29 @@ class WebSocketSession final : public core::SessionSink,
                            });
       in_submit_ = false;
     }
+  }
+
+  /// One watch per socket: `watch` replaces the previous one. The answer comes first,
+  /// then the snapshot events, `snapshot_done`, and the changes.
+  void HandleWatch(const WsRequest& req) {
+    if (watch_ != 0) {
+      ctx_.executor.Unwatch(watch_);
+      watch_ = 0;
+    }
+    if (req.unwatch) {
+      Send(WsResponse(req.id, "{}"), false);
+      return;
+    }
+    if (!core::IsValidPattern(*req.watch_pattern)) {
+      Send(WsError(req.id, ErrorFor(core::ErrorCode::kInvalid)), false);
+      return;
+    }
+    std::string result = "{\"watch\":";
+    json::AppendJsonString(result, *req.watch_pattern);
+    result += "}";
+    Send(WsResponse(req.id, result), false);
+    auto id = ctx_.executor.Watch(*req.watch_pattern, this);
+    if (id.ok() && !closing_) watch_ = id.value();
   }
 
   /// With a server token, a socket whose upgrade carried none must authenticate with
@@ -181,9 +238,32 @@ class WebSocketSession final : public core::SessionSink,
 
   void Send(std::string text, bool is_push) {
     outbox_bytes_ += text.size();
-    outbox_.push_back({std::move(text), is_push});
+    outbox_.push_back({std::move(text), is_push ? Outgoing::kSignal : Outgoing::kResponse});
     if (is_push) ++pushes_queued_;
     if (!writing_) DoWrite();
+  }
+
+  /// Consecutive queued events leave as one message, {"type":"events","events":[…]}:
+  /// a busy server emits far more events than a socket can take one frame at a time.
+  void BatchEvents() {
+    std::size_t n = 1;
+    while (n < outbox_.size() && outbox_[n].kind == Outgoing::kEvent) ++n;
+    events_queued_ -= n;
+    if (n == 1) {
+      outbox_.front().kind = Outgoing::kResponse;  // already counted
+      return;
+    }
+    std::string batch = R"({"type":"events","events":[)";
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i != 0) batch.push_back(',');
+      batch += outbox_[i].text;
+    }
+    batch += "]}";
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) bytes += outbox_[i].text.size();
+    outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(n));
+    outbox_bytes_ = outbox_bytes_ - bytes + batch.size();
+    outbox_.push_front({std::move(batch), Outgoing::kResponse});
   }
 
   void DoWrite() {
@@ -195,6 +275,7 @@ class WebSocketSession final : public core::SessionSink,
     writing_ = true;
     ArmWriteTimer();
     ws_.text(true);
+    if (outbox_.front().kind == Outgoing::kEvent) BatchEvents();
     ws_.async_write(asio::buffer(outbox_.front().text),
                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                       self->OnWritten(ec);
@@ -205,7 +286,7 @@ class WebSocketSession final : public core::SessionSink,
     writing_ = false;
     ++write_generation_;
     write_timer_.cancel();
-    if (outbox_.front().is_push) --pushes_queued_;
+    if (outbox_.front().kind == Outgoing::kSignal) --pushes_queued_;
     outbox_bytes_ -= outbox_.front().text.size();
     outbox_.pop_front();
     if (ec) return Close();
@@ -247,6 +328,10 @@ class WebSocketSession final : public core::SessionSink,
   void Close() {
     if (closed_) return;
     closed_ = true;
+    if (watch_ != 0) {
+      ctx_.executor.Unwatch(watch_);
+      watch_ = 0;
+    }
     if (!engine_closed_) {
       engine_closed_ = true;
       ctx_.executor.CloseSession(session_);
@@ -256,9 +341,12 @@ class WebSocketSession final : public core::SessionSink,
   }
 
   struct Outgoing {
+    enum Kind { kResponse, kSignal, kEvent };
     std::string text;
-    bool is_push;
+    Kind kind;
   };
+  /// Watch events queued at most; beyond it the watcher is a slow consumer.
+  static constexpr std::size_t kMaxQueuedEvents = 8192;
 
   websocket::stream<Stream> ws_;
   HttpContext& ctx_;
@@ -273,6 +361,9 @@ class WebSocketSession final : public core::SessionSink,
   std::deque<Outgoing> outbox_;
   std::size_t outbox_bytes_ = 0;
   std::size_t pushes_queued_ = 0;
+  std::size_t events_queued_ = 0;
+  core::WatchId watch_ = 0;
+  std::string remote_;
   metrics::Stopwatch stopwatch_;
   core::SessionId session_ = 0;
   websocket::close_code close_code_ = websocket::close_code::normal;

@@ -88,6 +88,8 @@ void AppendArray(std::string& out, std::string_view name, const std::vector<T>& 
 
 }  // namespace
 
+void AppendJsonString(std::string& out, std::string_view s) { AppendString(out, s); }
+
 void AppendStatsJson(std::string& out, const core::StatsSnapshot& s) {
   using Snap = core::StatsSnapshot;
   out.push_back('{');

@@ -3,11 +3,15 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/reply.h"
 
 namespace dflockd::json {
 
 void AppendStatsJson(std::string& out, const core::StatsSnapshot& stats);
+
+/// `s` as a JSON string (invalid UTF-8 becomes U+FFFD, so the output is valid JSON).
+void AppendJsonString(std::string& out, std::string_view s);
 
 }  // namespace dflockd::json

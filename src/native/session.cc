@@ -11,7 +11,10 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <cstring>
@@ -168,6 +171,7 @@ class Session final : public SessionBase,
       ctx_.options.metrics->ConnectionOpened(metrics::Transport::kNative);
     }
     id_ = ctx_.executor.OpenSession(this);
+    ctx_.executor.DescribeSession(id_, core::SessionInfo{"native", RemoteAddress()});
     ctx_.registry.Add(this);
     transport_.Handshake([self = this->shared_from_this()](error_code ec) {
       if (ec) return self->Close();
@@ -202,6 +206,20 @@ class Session final : public SessionBase,
   void Abort() override { Close(); }
 
  private:
+  /// "ip:port" of the client, for watchers.
+  std::string RemoteAddress() {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getpeername(transport_.native_handle(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      return peer_ip;
+    }
+    const int port = addr.ss_family == AF_INET6
+                         ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                         : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    return addr.ss_family == AF_INET6 ? "[" + peer_ip + "]:" + std::to_string(port)
+                                      : peer_ip + ":" + std::to_string(port);
+  }
+
   /// Reading pauses while replies are unsent beyond the output cap (a write is in
   /// flight then, and the write timeout bounds the wait) or while pipelined input is
   /// over the input cap behind a waiting command (a timer then keeps the session

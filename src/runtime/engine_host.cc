@@ -58,4 +58,14 @@ void EngineHost::OnTimer(const boost::system::error_code& ec) {
   Rearm();
 }
 
+void EngineHost::DescribeSession(core::SessionId session, core::SessionInfo info) {
+  engine_.DescribeSession(session, std::move(info));
+}
+
+core::Result<core::WatchId> EngineHost::Watch(std::string pattern, core::WatchSink* sink) {
+  return engine_.Watch(std::move(pattern), sink);
+}
+
+void EngineHost::Unwatch(core::WatchId watch) { engine_.Unwatch(watch); }
+
 }  // namespace dflockd::runtime

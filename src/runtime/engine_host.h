@@ -22,6 +22,9 @@ class EngineHost final : public core::CommandExecutor {
   core::RequestId Submit(core::SessionId session, core::Command command,
                          core::Completion done) override;
   void Cancel(core::RequestId request) override;
+  void DescribeSession(core::SessionId session, core::SessionInfo info) override;
+  core::Result<core::WatchId> Watch(std::string pattern, core::WatchSink* sink) override;
+  void Unwatch(core::WatchId watch) override;
 
   /// Arms the timer for the engine's first deadline. Call once the loop is set up.
   void Start();

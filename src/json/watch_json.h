@@ -1,0 +1,14 @@
+// A watch event (core/watch.h) as one compact JSON object, for the WebSocket watch:
+// {"type":"event","event":"granted","kind":"lock","key":"k",...}. Fields that do not
+// apply to the event are left out.
+#pragma once
+
+#include <string>
+
+#include "core/watch.h"
+
+namespace dflockd::json {
+
+void AppendWatchEventJson(std::string& out, const core::WatchEvent& event);
+
+}  // namespace dflockd::json
