@@ -19,6 +19,7 @@ Engine::Engine(EngineConfig config, const Clock& clock, TokenSource& tokens)
 
 Engine::~Engine() {
   // Unlink everything so no completion outlives the engine unrun.
+  watchers_.clear();  // their sinks may be gone already; nobody watches a teardown
   while (!sessions_.empty()) CloseSession(sessions_.begin()->first);
 }
 
