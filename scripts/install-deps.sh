@@ -11,6 +11,7 @@ PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev libspdlog-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
+  zlib1g-dev
 )
 if [ "${1:-}" = "--test" ]; then
   PACKAGES+=(
@@ -18,6 +19,7 @@ if [ "${1:-}" = "--test" ]; then
     python3 python3-grpcio python3-protobuf python3-websockets
     openssl procps curl prometheus redis-server
     python3-yaml python3-kubernetes unzip
+    chromium fonts-dejavu-core
   )
 fi
 

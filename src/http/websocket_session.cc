@@ -243,11 +243,17 @@ class WebSocketSession final : public core::SessionSink,
     if (!writing_) DoWrite();
   }
 
-  /// Consecutive queued events leave as one message, {"type":"events","events":[…]}:
-  /// a busy server emits far more events than a socket can take one frame at a time.
+  /// Consecutive queued events leave as one message, {"type":"events","events":[…]}, of
+  /// at most kMaxBatchBytes: a busy server emits far more events than a socket can
+  /// take one frame at a time.
   void BatchEvents() {
     std::size_t n = 1;
-    while (n < outbox_.size() && outbox_[n].kind == Outgoing::kEvent) ++n;
+    std::size_t size = outbox_.front().text.size();
+    while (n < outbox_.size() && outbox_[n].kind == Outgoing::kEvent &&
+           size + outbox_[n].text.size() < kMaxBatchBytes) {
+      size += outbox_[n].text.size();
+      ++n;
+    }
     events_queued_ -= n;
     if (n == 1) {
       outbox_.front().kind = Outgoing::kResponse;  // already counted
@@ -347,6 +353,8 @@ class WebSocketSession final : public core::SessionSink,
   };
   /// Watch events queued at most; beyond it the watcher is a slow consumer.
   static constexpr std::size_t kMaxQueuedEvents = 8192;
+  /// A batch of events stays well under the 1 MiB message limit common in clients.
+  static constexpr std::size_t kMaxBatchBytes = 128 * 1024;
 
   websocket::stream<Stream> ws_;
   HttpContext& ctx_;
