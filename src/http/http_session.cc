@@ -225,7 +225,7 @@ class HttpSession final : public LiveConnection,
     auto protocols = req[bhttp::field::sec_websocket_protocol];
     const BearerSubprotocol offered =
         FindBearerSubprotocol(std::string_view(protocols.data(), protocols.size()));
-    if (!offered.entry.empty()) result.subprotocol = offered.selected;
+    result.subprotocol = offered.selected;
     if (ctx_.auth_token.empty() || req.find(bhttp::field::authorization) != req.end()) {
       return result;
     }

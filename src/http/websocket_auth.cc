@@ -62,6 +62,9 @@ BearerSubprotocol FindBearerSubprotocol(std::string_view offered) {
   }
   if (!result.entry.empty()) {
     result.selected = dflockd_offered ? std::string(kDflockdSubprotocol) : result.entry;
+  } else if (dflockd_offered) {
+    // A browser that offers a subprotocol fails the socket unless one is selected.
+    result.selected = std::string(kDflockdSubprotocol);
   }
   return result;
 }

@@ -21,6 +21,7 @@ struct BearerSubprotocol {
   std::string entry;                 ///< the offered `bearer.…` entry; empty if none
   std::optional<std::string> token;  ///< its decoded token; nothing if malformed
   std::string selected;              ///< what to echo: `dflockd` if offered, else `entry`
+                                     ///< (empty: neither offered)
 };
 
 /// Looks for a bearer entry in a `Sec-WebSocket-Protocol` list.

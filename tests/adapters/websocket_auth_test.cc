@@ -40,6 +40,11 @@ TEST(BearerSubprotocol, EchoesTheEntryAlone) {
 
 TEST(BearerSubprotocol, NoneOrMalformed) {
   EXPECT_TRUE(FindBearerSubprotocol("chat, superchat").entry.empty());
+  EXPECT_TRUE(FindBearerSubprotocol("chat, superchat").selected.empty());
+  // `dflockd` alone (a browser without a token) is selected too: a browser fails a
+  // socket whose offered subprotocols all go unanswered.
+  EXPECT_EQ(FindBearerSubprotocol("dflockd").selected, "dflockd");
+  EXPECT_TRUE(FindBearerSubprotocol("dflockd").entry.empty());
   EXPECT_TRUE(FindBearerSubprotocol("").entry.empty());
   auto bad = FindBearerSubprotocol("bearer.!!");
   EXPECT_EQ(bad.entry, "bearer.!!");
