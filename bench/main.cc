@@ -23,6 +23,7 @@
 #include "grpc_lock.h"
 #include "latency_stats.h"
 #include "workers.h"
+#include "ws_watcher.h"
 
 using namespace dflockd::bench;  // Run, Conn, the workers, LatencyStats
 
@@ -47,6 +48,9 @@ struct Options {
   /// "I/N": every key is one that shard I of N owns (crc32(key) % N == I), to measure
   /// a sharded set directly at the owner or through another pod.
   std::string key_shard;
+  /// WebSocket watchers on `>` during the run (the watch API's cost), on `http`.
+  int watchers = 0;
+  std::string http = "127.0.0.1:6389";
   bool json = false;
   bool progress = true;
 };
@@ -185,6 +189,11 @@ int RunBench(const Options& o) {
     return 0;
   }
 
+  std::vector<std::unique_ptr<dflockd::bench::WsWatcher>> watchers;
+  for (int i = 0; i < o.watchers; ++i) {
+    watchers.push_back(std::make_unique<dflockd::bench::WsWatcher>(o.http));
+    watchers.back()->Start();
+  }
   const bool signal_mode = o.mode == "signal";
   const int n = signal_mode ? o.subscribers + o.publishers : o.workers;
   stats.resize(n);
@@ -286,6 +295,21 @@ int RunBench(const Options& o) {
            "\"per_worker_min\":" + std::to_string(least) + ",\"per_worker_max\":" +
                std::to_string(most));
     if (!o.json) std::cout << "  fairness: ops per worker min " << least << ", max " << most << "\n";
+  } else if (!watchers.empty()) {
+    long events = 0;
+    bool dropped = false;
+    for (auto& w : watchers) {
+      w->Stop();
+      events += w->events();
+      dropped = dropped || w->dropped();
+    }
+    Report(o, label + " +" + std::to_string(watchers.size()) + " watcher(s)", all, seconds,
+           "\"watch_events\":" + std::to_string(events) + ",\"watcher_dropped\":" +
+               (dropped ? "true" : "false"));
+    if (!o.json) {
+      std::cout << "  watchers received " << events << " events" << (dropped ? " (DROPPED)" : "")
+                << "\n";
+    }
   } else {
     Report(o, label, all, seconds);
   }
@@ -338,6 +362,10 @@ int main(int argc, char** argv) {
         }
         return std::string();
       });
+  app.add_option("--watchers", o.watchers,
+                 "lock modes: this many WebSocket watchers on '>' during the run (see --http)")
+      ->check(CLI::Range(0, 64));
+  app.add_option("--http", o.http, "the server's HTTP host:port, for --watchers")->capture_default_str();
   app.add_flag("--json", o.json, "one JSON object per result");
   app.add_flag("!--no-progress", o.progress, "no live progress line");
   CLI11_PARSE(app, argc, argv);

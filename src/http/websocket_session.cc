@@ -79,6 +79,9 @@ class WebSocketSession final : public core::SessionSink,
           }));
     }
     ws_.read_message_max(kMaxBody);
+    // One frame per message: fragmenting a 128 KiB batch of watch events into 4 KiB
+    // frames costs a trip through the event loop per frame.
+    ws_.auto_fragment(false);
     session_ = ctx_.executor.OpenSession(this);
     ctx_.executor.DescribeSession(session_, core::SessionInfo{"websocket", remote_});
     ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) {
@@ -99,14 +102,23 @@ class WebSocketSession final : public core::SessionSink,
     Close();
   }
 
-  // core::WatchSink: events are pushes too, batched into one message per write.
+  // core::WatchSink: events are pushes too. They are appended straight into an open
+  // batch message, {"type":"events","events":[…]}, of at most kMaxBatchBytes: a busy
+  // server emits far more events than a socket can take one frame at a time.
   bool Deliver(const core::WatchEvent& event) override {
     if (closed_ || closing_ || events_queued_ >= kMaxQueuedEvents) return false;
-    std::string text;
-    json::AppendWatchEventJson(text, event);
+    // The front entry may be on the wire: only a batch behind it is still open.
+    const bool open_batch = !outbox_.empty() && outbox_.back().kind == Outgoing::kEvent &&
+                            outbox_.back().text.size() < kMaxBatchBytes &&
+                            (!writing_ || outbox_.size() > 1);
+    const std::size_t before = open_batch ? outbox_.back().text.size() : 0;
+    if (!open_batch) outbox_.push_back({R"({"type":"events","events":[)", Outgoing::kEvent, 0});
+    Outgoing& batch = outbox_.back();
+    if (batch.events != 0) batch.text.push_back(',');
+    json::AppendWatchEventJson(batch.text, event);
+    ++batch.events;
     ++events_queued_;
-    outbox_bytes_ += text.size();
-    outbox_.push_back({std::move(text), Outgoing::kEvent});
+    outbox_bytes_ += batch.text.size() - before;
     if (!writing_) DoWrite();
     return true;
   }
@@ -238,38 +250,9 @@ class WebSocketSession final : public core::SessionSink,
 
   void Send(std::string text, bool is_push) {
     outbox_bytes_ += text.size();
-    outbox_.push_back({std::move(text), is_push ? Outgoing::kSignal : Outgoing::kResponse});
+    outbox_.push_back({std::move(text), is_push ? Outgoing::kSignal : Outgoing::kResponse, 0});
     if (is_push) ++pushes_queued_;
     if (!writing_) DoWrite();
-  }
-
-  /// Consecutive queued events leave as one message, {"type":"events","events":[…]}, of
-  /// at most kMaxBatchBytes: a busy server emits far more events than a socket can
-  /// take one frame at a time.
-  void BatchEvents() {
-    std::size_t n = 1;
-    std::size_t size = outbox_.front().text.size();
-    while (n < outbox_.size() && outbox_[n].kind == Outgoing::kEvent &&
-           size + outbox_[n].text.size() < kMaxBatchBytes) {
-      size += outbox_[n].text.size();
-      ++n;
-    }
-    events_queued_ -= n;
-    if (n == 1) {
-      outbox_.front().kind = Outgoing::kResponse;  // already counted
-      return;
-    }
-    std::string batch = R"({"type":"events","events":[)";
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i != 0) batch.push_back(',');
-      batch += outbox_[i].text;
-    }
-    batch += "]}";
-    std::size_t bytes = 0;
-    for (std::size_t i = 0; i < n; ++i) bytes += outbox_[i].text.size();
-    outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(n));
-    outbox_bytes_ = outbox_bytes_ - bytes + batch.size();
-    outbox_.push_front({std::move(batch), Outgoing::kResponse});
   }
 
   void DoWrite() {
@@ -281,7 +264,13 @@ class WebSocketSession final : public core::SessionSink,
     writing_ = true;
     ArmWriteTimer();
     ws_.text(true);
-    if (outbox_.front().kind == Outgoing::kEvent) BatchEvents();
+    if (outbox_.front().kind == Outgoing::kEvent) {  // close the batch: it is sent now
+      Outgoing& batch = outbox_.front();
+      batch.text += "]}";
+      outbox_bytes_ += 2;
+      events_queued_ -= batch.events;
+      batch.kind = Outgoing::kResponse;
+    }
     ws_.async_write(asio::buffer(outbox_.front().text),
                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                       self->OnWritten(ec);
@@ -350,6 +339,7 @@ class WebSocketSession final : public core::SessionSink,
     enum Kind { kResponse, kSignal, kEvent };
     std::string text;
     Kind kind;
+    std::size_t events = 0;  ///< kEvent: events in the (still open) batch
   };
   /// Watch events queued at most; beyond it the watcher is a slow consumer.
   static constexpr std::size_t kMaxQueuedEvents = 8192;
