@@ -115,7 +115,8 @@ void Engine::Notify(const WatchEvent& e) {
   // full sinks are dropped after the loop.
   std::vector<WatchSink*> evicted;
   for (auto it = watchers_.begin(); it != watchers_.end();) {
-    if (SubjectMatches(it->pattern, e.key) && !it->sink->Deliver(e)) {
+    const bool matches = it->pattern == ">" || SubjectMatches(it->pattern, e.key);
+    if (matches && !it->sink->Deliver(e)) {
       evicted.push_back(it->sink);
       it = watchers_.erase(it);
     } else {

@@ -119,7 +119,15 @@ class WebSocketSession final : public core::SessionSink,
     ++batch.events;
     ++events_queued_;
     outbox_bytes_ += batch.text.size() - before;
-    if (!writing_) DoWrite();
+    // Sent after the event loop's current round, so one message carries every event
+    // of the requests handled in it (writing at once would send one frame per event).
+    if (!writing_ && !flush_posted_) {
+      flush_posted_ = true;
+      asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+        self->flush_posted_ = false;
+        if (!self->writing_) self->DoWrite();
+      });
+    }
     return true;
   }
 
@@ -361,6 +369,7 @@ class WebSocketSession final : public core::SessionSink,
   std::size_t pushes_queued_ = 0;
   std::size_t events_queued_ = 0;
   core::WatchId watch_ = 0;
+  bool flush_posted_ = false;
   std::string remote_;
   metrics::Stopwatch stopwatch_;
   core::SessionId session_ = 0;

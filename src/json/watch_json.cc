@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 
 #include "json/stats_json.h"
 
@@ -24,13 +25,20 @@ void Int(std::string& out, std::string_view name, Number v) {
   out.append(buf, end);
 }
 
+/// Seconds with millisecond precision, without floating-point formatting (a watched
+/// server formats one of these per event).
 void Seconds(std::string& out, std::string_view name, double v) {
   Field(out, name);
   if (!std::isfinite(v) || v < 0) v = 0;
-  char buf[48];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::round(std::min(v, 1e15) * 1000) / 1000,
-                                 std::chars_format::fixed, 3);
+  const auto ms = static_cast<std::int64_t>(std::llround(std::min(v, 1e15) * 1000));
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms / 1000);
   out.append(buf, end);
+  const auto frac = static_cast<int>(ms % 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
 }
 
 void Text(std::string& out, std::string_view name, std::string_view v) {
@@ -41,7 +49,9 @@ void Text(std::string& out, std::string_view name, std::string_view v) {
 }  // namespace
 
 void AppendWatchEventJson(std::string& out, const core::WatchEvent& e) {
-  out += R"({"type":"event","event":")";
+  // Compact: a busy server sends hundreds of thousands of these a second, so what
+  // can be implied is left out (a lock's limit, a fresh grant's remaining lease).
+  out += R"({"event":")";
   out += core::ToString(e.kind);
   out += '"';
   if (e.kind == Kind::kSnapshotDone) {
@@ -50,18 +60,22 @@ void AppendWatchEventJson(std::string& out, const core::WatchEvent& e) {
   }
   Text(out, "kind", e.ns == core::Namespace::kLock ? "lock" : "semaphore");
   Text(out, "key", e.key);
-  Int(out, "limit", e.limit);
+  if (e.ns == core::Namespace::kSemaphore) Int(out, "limit", e.limit);
   switch (e.kind) {
     case Kind::kHeld:
     case Kind::kGranted:
     case Kind::kReleased:
       // A string, as in every other fence field: 64-bit values exceed JS numbers.
       Field(out, "fence");
-      out += '"';
-      out += std::to_string(e.fence);
-      out += '"';
+      {
+        char buf[24];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, e.fence);
+        out += '"';
+        out.append(buf, end);
+        out += '"';
+      }
       Int(out, "lease_ttl_s", e.lease_s);
-      Seconds(out, "remaining_s", e.remaining_s);
+      if (e.kind != Kind::kGranted) Seconds(out, "remaining_s", e.remaining_s);
       break;
     case Kind::kWaiting:
     case Kind::kQueued:

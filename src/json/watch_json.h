@@ -1,6 +1,7 @@
 // A watch event (core/watch.h) as one compact JSON object, for the WebSocket watch:
-// {"type":"event","event":"granted","kind":"lock","key":"k",...}. Fields that do not
-// apply to the event are left out.
+// {"event":"granted","kind":"lock","key":"k",...}. Fields that do not apply to the
+// event, or that are implied (a lock's limit of 1, a new grant's remaining lease), are
+// left out.
 #pragma once
 
 #include <string>
