@@ -19,13 +19,8 @@ BENCH=$BUILD/dflockd-bench
 SESSIONS=${SESSIONS:-5000}
 DURATION=${DURATION:-3}
 ROUNDS=${ROUNDS:-5}
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+. bench/servers.sh
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# Server logs go to $LOGS.<name> when LOGS is set.
-log_file() { if [ -n "${LOGS:-}" ]; then echo "$LOGS.$1"; else echo /dev/null; fi; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.05; done; }
 
 COMMON=(--http-port 0 --grpc-port 0 --max-locks 100000 --log-level info)
 "$BIN" --port 17400 "${COMMON[@]}" > "$(log_file u)" 2>&1 & PIDS+=($!)

@@ -17,10 +17,7 @@ BENCH=$BUILD/dflockd-bench
 WORKERS=${WORKERS:-50}
 DURATION=${DURATION:-4}
 ROUNDS=${ROUNDS:-5}
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.05; done; }
+. bench/servers.sh
 
 "$BASE_BIN" --port 17700 --http-port 17701 --grpc-port 0 --log-level warn & PIDS+=($!)
 "$BIN" --port 17710 --http-port 17711 --grpc-port 0 --log-level warn & PIDS+=($!)

@@ -4,7 +4,7 @@
 
 #include "core/utf8.h"
 #include "grpc/convert.h"
-#include "grpc/push_queue.h"
+#include "grpc/push_stream.h"
 #include "grpc/raw_message.h"
 #include "grpc/status_map.h"
 
@@ -13,8 +13,7 @@ namespace {
 
 using ::grpc::ByteBuffer;
 
-class SubscribeCall final : public ::grpc::ServerWriteReactor<ByteBuffer>,
-                            public core::SessionSink {
+class SubscribeCall final : public PushStream<SubscribeCall>, public core::SessionSink {
  public:
   SubscribeCall(EngineLink& link, CallSlot slot)
       : link_(link), slot_(std::move(slot)), state_(std::make_shared<State>()) {
@@ -47,8 +46,7 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<ByteBuffer>,
     v1::Signal signal;
     signal.set_channel(core::ToValidUtf8(channel));
     signal.set_payload(std::string(payload));
-    return queue_.Enqueue(SerializeMessage(signal), true, link_.max_push_queue,
-                          [this](ByteBuffer* s) { StartWrite(s); });
+    return QueuePush(SerializeMessage(signal), link_.max_push_queue);
   }
 
   void Evicted() override {
@@ -58,18 +56,10 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<ByteBuffer>,
            ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED, "slow consumer disconnected"));
   }
 
-  // gRPC reactions.
-  void OnWriteDone(bool ok) override {
-    queue_.AfterWrite(
-        ok, [this](ByteBuffer* m) { StartWrite(m); },
-        [this](const ::grpc::Status& s) { ServerWriteReactor::Finish(s); });
-  }
-
-  void OnCancel() override {
+  /// gRPC's OnCancel (PushStream).
+  void Cancelled() {
     link_.post([state = state_, &link = link_] { Finish(*state, link, ::grpc::Status::CANCELLED); });
   }
-
-  void OnDone() override { delete this; }
 
  private:
   struct State {
@@ -83,15 +73,12 @@ class SubscribeCall final : public ::grpc::ServerWriteReactor<ByteBuffer>,
     if (state.finished) return;
     state.finished = true;
     CloseEngineSession(link, state.session);
-    // Signals already queued are dropped: the stream ends for an error or a cancel.
-    state.reactor->queue_.Close();
-    state.reactor->ServerWriteReactor::Finish(status);
+    state.reactor->EndStream(status);  // signals still queued are dropped
   }
 
   EngineLink& link_;
   CallSlot slot_;
   std::shared_ptr<State> state_;
-  PushQueue<ByteBuffer> queue_;
 };
 
 }  // namespace

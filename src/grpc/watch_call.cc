@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "core/utf8.h"
-#include "grpc/push_queue.h"
+#include "grpc/push_stream.h"
 #include "grpc/raw_message.h"
 
 namespace dflockd::grpc_api {
@@ -36,7 +36,7 @@ v1::WatchEvent ToProto(const core::WatchEvent& e) {
   return out;
 }
 
-class WatchCall final : public ::grpc::ServerWriteReactor<ByteBuffer>, public core::WatchSink {
+class WatchCall final : public PushStream<WatchCall>, public core::WatchSink {
  public:
   WatchCall(EngineLink& link, CallSlot slot)
       : link_(link), slot_(std::move(slot)), state_(std::make_shared<State>()) {
@@ -58,8 +58,7 @@ class WatchCall final : public ::grpc::ServerWriteReactor<ByteBuffer>, public co
 
   // core::WatchSink — engine thread.
   bool Deliver(const core::WatchEvent& event) override {
-    return queue_.Enqueue(SerializeMessage(ToProto(event)), true, kMaxQueuedEvents,
-                          [this](ByteBuffer* m) { StartWrite(m); });
+    return QueuePush(SerializeMessage(ToProto(event)), kMaxQueuedEvents);
   }
 
   void WatchEvicted() override {
@@ -68,18 +67,10 @@ class WatchCall final : public ::grpc::ServerWriteReactor<ByteBuffer>, public co
            ::grpc::Status(::grpc::StatusCode::RESOURCE_EXHAUSTED, "slow watcher disconnected"));
   }
 
-  // gRPC reactions.
-  void OnWriteDone(bool ok) override {
-    queue_.AfterWrite(
-        ok, [this](ByteBuffer* m) { StartWrite(m); },
-        [this](const ::grpc::Status& s) { ServerWriteReactor::Finish(s); });
-  }
-
-  void OnCancel() override {
+  /// gRPC's OnCancel (PushStream).
+  void Cancelled() {
     link_.post([state = state_, &link = link_] { Finish(*state, link, ::grpc::Status::CANCELLED); });
   }
-
-  void OnDone() override { delete this; }
 
  private:
   struct State {
@@ -94,14 +85,12 @@ class WatchCall final : public ::grpc::ServerWriteReactor<ByteBuffer>, public co
     state.finished = true;
     if (state.watch != 0) link.executor.Unwatch(state.watch);
     state.watch = 0;
-    state.reactor->queue_.Close();
-    state.reactor->ServerWriteReactor::Finish(status);
+    state.reactor->EndStream(status);  // events still queued are dropped
   }
 
   EngineLink& link_;
   CallSlot slot_;
   std::shared_ptr<State> state_;
-  PushQueue<ByteBuffer> queue_;
 };
 
 }  // namespace
