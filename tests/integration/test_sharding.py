@@ -27,7 +27,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 from dflockd_testlib import (Conn, Server, fence, free_ports, grant, grpc_stubs,  # noqa: E402
-                             make_self_signed_cert, server_metrics, wait_until)
+                             http_request, make_self_signed_cert, server_metrics, wait_until)
 
 import grpc  # noqa: E402
 import websockets  # noqa: E402
@@ -299,6 +299,23 @@ class OtherTransports(ClusterCase):
         self.assertEqual(holder.req("r", key, token), "ok")
         t.join(5)
         self.assertEqual(result["r"][0], 200, result)
+
+    def test_rest_waiter_that_hangs_up_through_a_non_owner_is_withdrawn(self):
+        import socket as sock_module
+        key = "resthang-%d" % os.getpid()
+        holder = self.pod(owner(key))
+        token, _ = grant(holder.req("l", key, "0 30"))
+        entry = self.cluster.shards[self.via_other(key)]
+        raw = sock_module.create_connection(("127.0.0.1", entry.http_port))
+        raw.sendall(http_request("POST", "/v1/locks/%s/acquire" % key, {"timeout_s": 30}))
+        time.sleep(0.3)  # queued on the owner through a pooled connection
+        raw.close()
+        time.sleep(0.3)
+        later = self.pod(self.via_other(key, not_=self.via_other(key)))
+        later.send("l", key, "10 30")
+        time.sleep(0.2)
+        self.assertEqual(holder.req("r", key, token), "ok")
+        grant(later.reply(timeout=3))  # the REST waiter that left was never granted
 
     def test_grpc_unary_and_session_through_non_owners(self):
         key = "grpc-%d" % os.getpid()
