@@ -33,6 +33,17 @@ try:
         if not ok or (mode == "connections" and result["server_rss_kib"] <= 0):
             failures.append("%s: %s" % (mode, r.stdout))
         print(mode, r.stdout.strip())
+    # A WebSocket watcher on '>' during a lock run (the watch API's cost benchmark).
+    r = subprocess.run([bench, "--server", "127.0.0.1:%d" % server.port, "--http",
+                        "127.0.0.1:%d" % server.http_port, "--watchers", "1", "--workers", "4",
+                        "--duration", "0.5", "--warmup", "0.2", "--json", "--no-progress"],
+                       capture_output=True, text=True, timeout=60)
+    watched = json.loads(r.stdout.splitlines()[0]) if r.returncode == 0 else {}
+    # Two events per lock + release pair, every one of them read.
+    if (r.returncode != 0 or watched.get("watcher_dropped") is not False
+            or watched["watch_events"] < 2 * watched["count"]):
+        failures.append("watchers: exit %d %s %s" % (r.returncode, r.stdout, r.stderr))
+    print("watchers", r.stdout.strip())
     # lock mode over HTTP and gRPC, and against Redis's lock pattern.
     runs = [("http", ["--server", "127.0.0.1:%d" % server.http_port, "--transport", "http"]),
             ("grpc", ["--server", "127.0.0.1:%d" % server.grpc_port, "--transport", "grpc"]),
