@@ -44,13 +44,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (parsed.status == native::ParseStatus::kNeedMore) break;
     if (parsed.status == native::ParseStatus::kOversize) break;  // the session closes
     if (parsed.consumed == 0 || parsed.consumed > input.size()) __builtin_trap();
-    native::MappedRequest m = native::MapRequest(parsed.request);
+    // The second session speaks as another shard would (sharded mode): `delay=`
+    // fields and the exact error words.
+    const bool peer = requests % 2 == 1;
+    native::MappedRequest m = native::MapRequest(parsed.request, peer);
     if (m.kind == native::RequestKind::kCommand) {
       const bool enqueue = m.enqueue;
       engine.Submit(sessions[requests % 2], std::move(m.command),
-                    [enqueue](core::Result<core::Reply> r) {
+                    [enqueue, peer](core::Result<core::Reply> r) {
                       std::string reply;
-                      native::AppendResponse(reply, r, enqueue);
+                      native::AppendResponse(reply, r, enqueue,
+                                             peer ? native::Vocabulary::kPeer
+                                                  : native::Vocabulary::kClient);
                       CheckOneLine(reply);
                     });
     }
