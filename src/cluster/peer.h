@@ -41,12 +41,13 @@ class Peer {
   /// Keeps `conn` for reuse (up to a few), or closes it.
   void ReturnIdle(std::shared_ptr<Upstream> conn);
   void CloseIdle();
-  /// Pings idle pooled connections (the peer's read timeout would close them) and
-  /// drops those that broke.
+  /// Calls f on every idle pooled connection (the router pings them: the peer's read
+  /// timeout would close them).
   template <typename F>
   void ForEachIdle(F f) {
     for (auto& c : idle_) f(c);
   }
+  /// Drops pooled connections that broke.
   void PruneIdle();
 
   std::uint64_t forwarded = 0;        ///< requests sent

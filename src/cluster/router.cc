@@ -158,16 +158,21 @@ core::SessionId Router::OpenSession(core::SessionSink* sink) {
   return id;
 }
 
-void Router::CloseSession(core::SessionId id) {
+void Router::CloseSession(core::SessionId id) { Forget(id, /*engine_closed=*/false); }
+
+core::SessionSink* Router::Forget(core::SessionId id, bool engine_closed) {
+  core::SessionSink* down = nullptr;
   if (auto it = sessions_.find(id); it != sessions_.end()) {
     Session& s = *it->second;
-    if (s.detached_request != core::kNoRequest) local_.Cancel(s.detached_request);
+    down = s.downstream;
+    if (s.detached_request != core::kNoRequest && !engine_closed) local_.Cancel(s.detached_request);
     Detach(s);
     if (s.kind != Session::Kind::kClient) --peer_sessions_;
     detached_peers_.erase(id);
     sessions_.erase(it);
   }
-  local_.CloseSession(id);
+  if (!engine_closed) local_.CloseSession(id);
+  return down;
 }
 
 bool Router::MarkPeer(core::SessionId id, bool detached) {
@@ -201,16 +206,8 @@ void Router::Detach(Session& s) {
 }
 
 void Router::Evict(core::SessionId id, bool engine_closed) {
-  Session* s = Find(id);
-  if (s == nullptr) return;
-  core::SessionSink* down = s->downstream;
-  if (s->detached_request != core::kNoRequest && !engine_closed) local_.Cancel(s->detached_request);
-  Detach(*s);
-  if (s->kind != Session::Kind::kClient) --peer_sessions_;
-  detached_peers_.erase(id);
-  sessions_.erase(id);
-  if (!engine_closed) local_.CloseSession(id);
-  if (down != nullptr) down->Evicted();
+  if (Find(id) == nullptr) return;
+  if (core::SessionSink* down = Forget(id, engine_closed)) down->Evicted();
 }
 
 core::RequestId Router::Submit(core::SessionId sid, core::Command command, core::Completion done) {
@@ -257,12 +254,9 @@ core::RequestId Router::Submit(core::SessionId sid, core::Command command, core:
   }
   if (auto* stats = std::get_if<core::Stats>(&command)) {
     if (stats->cluster) return ClusterStats(sid, std::move(done));
-    // Connections from other shards are not client connections.
     auto adjusted = [this, done = std::move(done)](core::Result<core::Reply> r) mutable {
       if (r.ok()) {
-        if (auto* snap = std::get_if<core::StatsSnapshot>(&r.value())) {
-          snap->connections -= std::min<std::uint64_t>(snap->connections, peer_sessions_);
-        }
+        if (auto* snap = std::get_if<core::StatsSnapshot>(&r.value())) WithoutPeerSessions(*snap);
       }
       done(std::move(r));
     };
@@ -492,6 +486,11 @@ class Router::Gather {
   }
 };
 
+void Router::WithoutPeerSessions(core::StatsSnapshot& snap) const {
+  // Connections from other shards are not client connections.
+  snap.connections -= std::min<std::uint64_t>(snap.connections, peer_sessions_);
+}
+
 core::RequestId Router::ClusterStats(core::SessionId sid, core::Completion done) {
   const std::size_t n = peers_.size();
   auto gather = std::make_shared<Gather>(n);
@@ -517,7 +516,7 @@ core::RequestId Router::ClusterStats(core::SessionId sid, core::Completion done)
       local_.Submit(0, core::Stats{}, [this, gather, shard, step](core::Result<core::Reply> r) {
         if (r.ok()) {
           auto snap = std::get<core::StatsSnapshot>(std::move(r.value()));
-          snap.connections -= std::min<std::uint64_t>(snap.connections, peer_sessions_);
+          WithoutPeerSessions(snap);
           gather->parts[shard] = std::move(snap);
           gather->shard_state[shard].reachable = true;
         }

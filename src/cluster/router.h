@@ -102,8 +102,13 @@ class Router final : public core::CommandExecutor {
   /// Ends a session's forwarding: its forwarded requests complete kCancelled and its
   /// upstream connections close (the owners release what they held).
   void Detach(Session& s);
+  /// Drops a session's record and forwarding (Detach) and, unless the engine already
+  /// did, closes it in the engine. Returns the adapter's sink (null if none).
+  core::SessionSink* Forget(core::SessionId id, bool engine_closed);
   /// Ends a session as a failure: the adapter is told through its sink (Evicted).
   void Evict(core::SessionId id, bool engine_closed = false);
+  /// A stats snapshot without the connections of other shards.
+  void WithoutPeerSessions(core::StatsSnapshot& snap) const;
   void OnTick();
 
   boost::asio::io_context& io_;

@@ -21,6 +21,11 @@ inline TimePoint AddSaturating(TimePoint now, Duration d) {
   return now + d;
 }
 
+/// Seconds from `from` to `to`, 0 if `to` is not later (time left, time waited).
+inline double SecondsBetween(TimePoint from, TimePoint to) {
+  return to <= from ? 0 : std::chrono::duration<double>(to - from).count();
+}
+
 /// Whole seconds to Duration, saturating instead of overflowing.
 inline Duration Seconds(std::int64_t s) {
   constexpr std::int64_t kMaxSeconds = std::numeric_limits<std::int64_t>::max() / 1'000'000'000;

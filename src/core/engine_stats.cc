@@ -6,11 +6,6 @@
 namespace dflockd::core {
 namespace {
 
-double SecondsBetween(TimePoint from, TimePoint to) {
-  if (to <= from) return 0;
-  return std::chrono::duration<double>(to - from).count();
-}
-
 template <typename T>
 void SortByKey(std::vector<T>& v) {
   std::sort(v.begin(), v.end(), [](const T& a, const T& b) { return a.key < b.key; });

@@ -7,13 +7,6 @@
 #include "core/subject.h"
 
 namespace dflockd::core {
-namespace {
-
-double SecondsBetween(TimePoint from, TimePoint to) {
-  return to <= from ? 0 : std::chrono::duration<double>(to - from).count();
-}
-
-}  // namespace
 
 const char* ToString(WatchEvent::Kind kind) {
   switch (kind) {

@@ -15,6 +15,7 @@
 #include "auth/token_compare.h"
 #include "http/dashboard.h"
 #include "http/json_codec.h"
+#include "http/remote_address.h"
 #include "http/router.h"
 #include "http/websocket_auth.h"
 #include "http/status_map.h"
@@ -44,8 +45,7 @@ class HttpSession final : public LiveConnection,
     beast::error_code ec;
     auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) {
-      ctx_.executor.DescribeSession(session_, core::SessionInfo{
-          "http", peer.address().to_string() + ":" + std::to_string(peer.port())});
+      ctx_.executor.DescribeSession(session_, core::SessionInfo{"http", RemoteAddress(peer)});
     }
   }
 

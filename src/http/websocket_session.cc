@@ -21,6 +21,7 @@
 
 #include "auth/token_compare.h"
 #include "http/json_codec.h"
+#include "http/remote_address.h"
 #include "http/status_map.h"
 #include "json/stats_json.h"
 #include "json/watch_json.h"
@@ -53,7 +54,7 @@ class WebSocketSession final : public core::SessionSink,
     ctx_.live.insert(this);
     beast::error_code ec;
     auto peer = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
-    if (!ec) remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
+    if (!ec) remote_ = RemoteAddress(peer);
     if (ctx_.metrics != nullptr) ctx_.metrics->ConnectionOpened(metrics::Transport::kWebSocket);
   }
 
