@@ -19,7 +19,10 @@ struct GrpcLockPlan {
   long rounds = 0;     ///< per worker; when > 0 it replaces stop_at
 };
 
-/// Runs the plan; returns the latency of every measured pair. Throws on an RPC error.
+/// Runs the plan with unary Acquire and Release calls; returns the latency of every
+/// measured pair. Throws on an RPC error.
 LatencyStats RunGrpcLock(const GrpcLockPlan& plan);
+/// The same pairs as messages on one `Session` stream per worker.
+LatencyStats RunGrpcSessionLock(const GrpcLockPlan& plan);
 
 }  // namespace dflockd::bench

@@ -4,14 +4,15 @@
 // Each worker runs one operation at a time, so the measured latency is what a client
 // sees. Everything runs on one thread (the server under test usually shares the
 // machine). This file holds the options, the run (phases, progress line, stall
-// watchdog) and the report; the workers are in workers.cc and grpc_lock.cc, the
-// connection in bench_conn.h.
+// watchdog) and the report; the workers are in native_loop.cc (native lock modes),
+// workers.cc and grpc_lock.cc, the connection in bench_conn.h.
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "bench_conn.h"
 #include "grpc_lock.h"
 #include "latency_stats.h"
+#include "native_loop.h"
 #include "workers.h"
 #include "ws_watcher.h"
 
@@ -33,6 +35,7 @@ struct Options {
   std::string mode = "lock";
   std::string transport = "native";  ///< native | http | grpc (lock mode)
   int grpc_channels = 1;  ///< gRPC: channels (TCP connections) the workers share
+  std::string grpc_api = "unary";  ///< gRPC: unary calls, or a Session stream per worker
   std::string target = "dflockd";    ///< dflockd | redis (lock mode)
   std::string server = "127.0.0.1:6388";
   std::vector<std::string> servers;  ///< several: keys are sharded by CRC-32, like the clients
@@ -183,8 +186,9 @@ int RunBench(const Options& o) {
     plan.measure_from = run.measure_from;
     plan.stop_at = run.stop_at;
     plan.rounds = o.rounds;
-    LatencyStats all = dflockd::bench::RunGrpcLock(plan);
-    Report(o, "lock (grpc) w=" + std::to_string(o.workers), all,
+    const bool session = o.grpc_api == "session";
+    LatencyStats all = session ? dflockd::bench::RunGrpcSessionLock(plan) : dflockd::bench::RunGrpcLock(plan);
+    Report(o, std::string(session ? "lock (grpc session)" : "lock (grpc)") + " w=" + std::to_string(o.workers), all,
            std::chrono::duration<double>(run.stop_at - run.measure_from).count());
     return 0;
   }
@@ -196,85 +200,103 @@ int RunBench(const Options& o) {
   }
   const bool signal_mode = o.mode == "signal";
   const int n = signal_mode ? o.subscribers + o.publishers : o.workers;
-  stats.resize(n);
-  for (int i = 0; i < n; ++i) conns.push_back(std::make_unique<Conn>(io));
-  running = n;
-  for (int i = 0; i < n; ++i) {
-    asio::co_spawn(io, [&, i]() -> awaitable<void> {
-      Conn& c = *conns[i];
-      const std::string key = KeyFor(o, o.mode == "contended"   ? "bench-contended"
-                                        : o.mode == "semaphore" ? "bench-sem"
-                                        : signal_mode           ? "bench.load"
-                                        : o.mode == "two-phase" ? "bench-tp-" + std::to_string(i)
-                                                                : "bench-" + std::to_string(i));
-      co_await c.Connect(shard(key));
-      if (signal_mode) {
-        if (i < o.subscribers) {
-          co_await Subscriber(c, run, stats[i], deliveries);
-        } else {
-          asio::steady_timer settle(io, std::chrono::milliseconds(200));  // subscribers first
-          co_await settle.async_wait(use_awaitable);
-          co_await Publisher(c, o.in_flight, run);
-          run.stopping = true;
-          if (i == n - 1) io.stop();  // subscribers block in reads; end the run here
-        }
-      } else if (o.mode == "contended") {
-        co_await LockWorker(c, key, "lock", 1, run, stats[i]);
-      } else if (o.mode == "semaphore") {
-        co_await LockWorker(c, key, "semaphore", std::max(1, o.workers / 2), run, stats[i]);
-      } else if (o.mode == "two-phase") {
-        co_await LockWorker(c, key, "two-phase", 1, run, stats[i]);
-      } else if (o.target == "redis") {
-        co_await RedisLockWorker(c, key, run, stats[i]);
-      } else if (o.transport == "http") {
-        co_await HttpLockWorker(c, key, run, stats[i]);
-      } else {
-        co_await LockWorker(c, key, "lock", 1, run, stats[i]);
-      }
-    }, finished);
-  }
-
-  // Progress line on stderr once a second.
-  long last_ops = 0;
-  constexpr int kStallLimitSeconds = 10;
-  int stalled_for = 0;
-  std::function<void()> tick = [&] {
-    ticker.expires_after(std::chrono::seconds(1));
-    ticker.async_wait([&](boost::system::error_code ec) {
-      // `running == 0`: the last worker ended the run (its cancel may come after the
-      // timer fired, when this handler is already queued with success).
-      if (ec || run.stopping || running == 0) return;
-      if (o.progress) {
-        std::fprintf(stderr, "\r%s: %ld ops/s (%s)   ", o.mode.c_str(), run.ops - last_ops,
-                     Clock::now() < run.measure_from ? "warm-up" : "measuring");
-      }
-      // A run where nothing completes for kStallLimit is stuck (a server that stopped
-      // answering): fail loudly instead of waiting forever.
-      stalled_for = run.ops == last_ops ? stalled_for + 1 : 0;
-      if (stalled_for >= kStallLimitSeconds) {
-        failure = std::make_exception_ptr(std::runtime_error(
-            "no operation completed for " + std::to_string(kStallLimitSeconds) + " s"));
-        run.stopping = true;
-        io.stop();
-        return;
-      }
-      last_ops = run.ops;
-      tick();
-    });
+  auto key_of = [&](int i) {
+    return KeyFor(o, o.mode == "contended"   ? "bench-contended"
+                     : o.mode == "semaphore" ? "bench-sem"
+                     : signal_mode           ? "bench.load"
+                     : o.mode == "two-phase" ? "bench-tp-" + std::to_string(i)
+                                             : "bench-" + std::to_string(i));
   };
-  tick();
-  io.run();
-  if (o.progress) std::fprintf(stderr, "\r%60s\r", "");
-  if (failure) std::rethrow_exception(failure);
+  double seconds = 0;
+  if (!signal_mode && o.transport == "native" && o.target == "dflockd") {
+    NativeLoopPlan plan;
+    plan.flavour = o.mode == "semaphore"   ? NativeLoopPlan::Flavour::kSemaphore
+                   : o.mode == "two-phase" ? NativeLoopPlan::Flavour::kTwoPhase
+                                           : NativeLoopPlan::Flavour::kLock;
+    plan.semaphore_limit = std::max(1, o.workers / 2);
+    plan.measure_from = run.measure_from;
+    plan.stop_at = run.stop_at;
+    plan.rounds = o.rounds;
+    plan.progress = o.progress;
+    plan.progress_label = o.mode;
+    for (int i = 0; i < n; ++i) {
+      NativeLoopPlan::Worker w;
+      w.key = key_of(i);
+      const tcp::endpoint server = shard(w.key);
+      std::memcpy(&w.server, server.data(), server.size());
+      w.server_size = static_cast<socklen_t>(server.size());
+      plan.workers.push_back(std::move(w));
+    }
+    NativeLoopResult result = RunNativeLoop(plan);
+    stats = std::move(result.per_worker);
+    seconds = result.seconds;
+  } else {
+    stats.resize(n);
+    for (int i = 0; i < n; ++i) conns.push_back(std::make_unique<Conn>(io));
+    running = n;
+    for (int i = 0; i < n; ++i) {
+      asio::co_spawn(io, [&, i]() -> awaitable<void> {
+        Conn& c = *conns[i];
+        const std::string key = key_of(i);
+        co_await c.Connect(shard(key));
+        if (signal_mode) {
+          if (i < o.subscribers) {
+            co_await Subscriber(c, run, stats[i], deliveries);
+          } else {
+            asio::steady_timer settle(io, std::chrono::milliseconds(200));  // subscribers first
+            co_await settle.async_wait(use_awaitable);
+            co_await Publisher(c, o.in_flight, run);
+            run.stopping = true;
+            if (i == n - 1) io.stop();  // subscribers block in reads; end the run here
+          }
+        } else if (o.target == "redis") {
+          co_await RedisLockWorker(c, key, run, stats[i]);
+        } else {
+          co_await HttpLockWorker(c, key, run, stats[i]);
+        }
+      }, finished);
+    }
+
+    // Progress line on stderr once a second.
+    long last_ops = 0;
+    constexpr int kStallLimitSeconds = 10;
+    int stalled_for = 0;
+    std::function<void()> tick = [&] {
+      ticker.expires_after(std::chrono::seconds(1));
+      ticker.async_wait([&](boost::system::error_code ec) {
+        // `running == 0`: the last worker ended the run (its cancel may come after the
+        // timer fired, when this handler is already queued with success).
+        if (ec || run.stopping || running == 0) return;
+        if (o.progress) {
+          std::fprintf(stderr, "\r%s: %ld ops/s (%s)   ", o.mode.c_str(), run.ops - last_ops,
+                       Clock::now() < run.measure_from ? "warm-up" : "measuring");
+        }
+        // A run where nothing completes for kStallLimit is stuck (a server that stopped
+        // answering): fail loudly instead of waiting forever.
+        stalled_for = run.ops == last_ops ? stalled_for + 1 : 0;
+        if (stalled_for >= kStallLimitSeconds) {
+          failure = std::make_exception_ptr(std::runtime_error(
+              "no operation completed for " + std::to_string(kStallLimitSeconds) + " s"));
+          run.stopping = true;
+          io.stop();
+          return;
+        }
+        last_ops = run.ops;
+        tick();
+      });
+    };
+    tick();
+    io.run();
+    if (o.progress) std::fprintf(stderr, "\r%60s\r", "");
+    if (failure) std::rethrow_exception(failure);
+    const double measured = std::chrono::duration<double>(
+                                std::min(Clock::now(), run.stop_at) - run.measure_from)
+                                .count();
+    seconds = o.rounds > 0 ? std::chrono::duration<double>(Clock::now() - start).count() : measured;
+  }
 
   LatencyStats all;
   for (auto& s : stats) all.Merge(s);
-  const double measured = std::chrono::duration<double>(
-                              std::min(Clock::now(), run.stop_at) - run.measure_from)
-                              .count();
-  const double seconds = o.rounds > 0
-                             ? std::chrono::duration<double>(Clock::now() - start).count()
-                             : measured;
   std::string label = o.mode;
   if (o.target == "redis") {
     label += " (redis)";
@@ -332,6 +354,11 @@ int main(int argc, char** argv) {
                  "gRPC: connections the workers share (default 1: one channel, as gRPC "
                  "clients are meant to be used; N = workers gives each its own)")
       ->check(CLI::Range(1, 100000));
+  app.add_option("--grpc-api", o.grpc_api,
+                 "gRPC lock mode: unary (Acquire + Release calls) | session (both as messages "
+                 "on one Session stream per worker)")
+      ->check(CLI::IsMember({"unary", "session"}))
+      ->capture_default_str();
   app.add_option("--transport", o.transport, "native | http | grpc (lock mode)")
       ->check(CLI::IsMember({"native", "http", "grpc"}))
       ->capture_default_str();

@@ -4,50 +4,6 @@
 
 namespace dflockd::bench {
 namespace {
-
-std::string TokenOf(const std::string& line) {
-  // "ok <token> <lease>" / "acquired <token> <lease>"
-  auto a = line.find(' ');
-  auto b = line.find(' ', a + 1);
-  if (a == std::string::npos || b == std::string::npos) {
-    throw std::runtime_error("unexpected reply: " + line);
-  }
-  return line.substr(a + 1, b - a - 1);
-}
-
-}  // namespace
-
-awaitable<void> LockWorker(Conn& c, std::string key, std::string flavour, int limit, Run& run,
-                           LatencyStats& stats) {
-  const bool sem = flavour == "semaphore";
-  const std::string acquire = sem ? "sl\n" + key + "\n30 " + std::to_string(limit) + "\n"
-                                  : "l\n" + key + "\n30\n";
-  const std::string release_prefix = (sem ? "sr\n" : "r\n") + key + "\n";
-  const std::string enqueue = "e\n" + key + "\n\n";
-  const std::string wait = "w\n" + key + "\n30\n";
-  long done = 0;
-  while (!run.Done(done)) {
-    auto t0 = Clock::now();
-    std::string token;
-    if (flavour == "two-phase") {
-      std::string first = co_await c.Request(enqueue);
-      std::string granted = co_await c.Request(wait);
-      token = TokenOf(first.rfind("acquired", 0) == 0 ? first : granted);
-    } else {
-      const std::string granted = co_await c.Request(acquire);
-      token = TokenOf(granted);
-    }
-    std::string release = release_prefix + token + "\n";
-    std::string released = co_await c.Request(std::move(release));
-    if (released != "ok") throw std::runtime_error("release failed: " + released);
-    auto t1 = Clock::now();
-    if (run.Measuring(t0)) stats.Add(t1 - t0);
-    ++done;
-    ++run.ops;
-  }
-}
-
-namespace {
 std::string JsonToken(const std::string& body) {
   auto at = body.find("\"token\":\"");
   if (at == std::string::npos) throw std::runtime_error("no token in " + body);

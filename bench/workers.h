@@ -1,4 +1,5 @@
-// The closed-loop workers of each mode, over native lines, HTTP or Redis's RESP.
+// The closed-loop Asio workers: HTTP and Redis lock modes, and signal fan-out (the
+// native lock modes run on their own loop, native_loop.h).
 #pragma once
 
 #include <string>
@@ -8,10 +9,6 @@
 
 namespace dflockd::bench {
 
-/// acquire + release on `key` (a lock, or a semaphore of `limit`), or with flavour
-/// "two-phase" the enqueue + wait + release; flavour "semaphore" uses sl/sr.
-awaitable<void> LockWorker(Conn& c, std::string key, std::string flavour, int limit, Run& run,
-                           LatencyStats& stats);
 /// acquire + release over REST/JSON (keep-alive).
 awaitable<void> HttpLockWorker(Conn& c, std::string key, Run& run, LatencyStats& stats);
 /// Redis's lock pattern: SET NX PX, then the compare-and-delete script.

@@ -48,7 +48,9 @@ try:
     runs = [("http", ["--server", "127.0.0.1:%d" % server.http_port, "--transport", "http"]),
             ("grpc", ["--server", "127.0.0.1:%d" % server.grpc_port, "--transport", "grpc"]),
             ("grpc, 2 channels", ["--server", "127.0.0.1:%d" % server.grpc_port,
-                                  "--transport", "grpc", "--grpc-channels", "2"])]
+                                  "--transport", "grpc", "--grpc-channels", "2"]),
+            ("grpc session", ["--server", "127.0.0.1:%d" % server.grpc_port,
+                              "--transport", "grpc", "--grpc-api", "session"])]
     redis = None
     if shutil.which("redis-server"):
         redis_port = free_port()
