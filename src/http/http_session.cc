@@ -16,6 +16,7 @@
 #include "http/dashboard.h"
 #include "http/json_codec.h"
 #include "http/remote_address.h"
+#include "http/response_bytes.h"
 #include "http/router.h"
 #include "http/websocket_auth.h"
 #include "http/status_map.h"
@@ -65,6 +66,8 @@ class HttpSession final : public LiveConnection,
 
   void Start() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      beast::error_code ec;
+      beast::get_lowest_layer(stream_).socket().non_blocking(true, ec);  // see Write()
       DoRead();
     } else {
       beast::get_lowest_layer(stream_).expires_after(ctx_.read_timeout);
@@ -346,21 +349,37 @@ class HttpSession final : public LiveConnection,
   }
 
   void Write(Response res) {
-    response_ = std::make_unique<Response>(std::move(res));
+    const bool keep_alive = res.keep_alive();
+    out_.clear();
+    AppendResponseBytes(res, out_);
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      // Usually the socket takes the whole response at once: skip the asynchronous
+      // write and its completion handler (the native port does the same). Only for a
+      // kept-alive connection: this may run inside an engine completion, where closing
+      // (which closes the engine session) must wait for a handler of its own.
+      beast::error_code ec;
+      auto& socket = beast::get_lowest_layer(stream_).socket();
+      const std::size_t n = keep_alive ? socket.write_some(asio::buffer(out_), ec) : 0;
+      if (!ec && n == out_.size()) return AfterWrite(true);
+      if (!ec) out_.erase(0, n);  // an error shows again in the asynchronous write
+    }
     beast::get_lowest_layer(stream_).expires_after(ctx_.write_timeout);
-    bhttp::async_write(stream_, *response_,
-                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                         bool keep_alive = self->response_->keep_alive();
-                         self->response_.reset();
-                         if (ec || !keep_alive) return self->Close();
-                         // The hang-up watch's cancelled read must finish before the
-                         // next request is read.
-                         if (self->watching_) {
-                           self->read_after_watch_ = true;
-                           return;
-                         }
-                         self->DoRead();
-                       });
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Close();
+                        self->AfterWrite(keep_alive);
+                      });
+  }
+
+  void AfterWrite(bool keep_alive) {
+    if (out_.capacity() > kKeepOutputCapacity) std::string().swap(out_);
+    if (!keep_alive) return Close();
+    // The hang-up watch's cancelled read must finish before the next request is read.
+    if (watching_) {
+      read_after_watch_ = true;
+      return;
+    }
+    DoRead();
   }
 
   void Close() {
@@ -378,6 +397,8 @@ class HttpSession final : public LiveConnection,
   /// Pipelined input kept while a request waits; beyond it, input is dropped.
   static constexpr std::size_t kMaxPipelined = kMaxHeader + kMaxBody;
   static constexpr std::size_t kWatchChunk = 4096;
+  /// A response buffer beyond this (a big stats answer) is freed after its write.
+  static constexpr std::size_t kKeepOutputCapacity = 16 * 1024;
 
   HttpContext& ctx_;
   ConnectionSlot slot_;
@@ -385,7 +406,7 @@ class HttpSession final : public LiveConnection,
   beast::flat_buffer buffer_;
   std::array<char, kWatchChunk> discard_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::unique_ptr<Response> response_;
+  std::string out_;  ///< the response being written
   std::unique_ptr<bhttp::response<bhttp::empty_body>> continue_;
   metrics::Stopwatch stopwatch_;
   core::SessionId session_ = 0;

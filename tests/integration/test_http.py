@@ -256,6 +256,34 @@ class HostileHttp(HttpCase):
         self.assertTrue(closed)
         self.assertLess(time.monotonic() - t0, 4)
 
+    def test_response_framing_pipelined_http10_and_close(self):
+        # Two pipelined keep-alive requests, then one asking to close: three complete
+        # responses in order, each framed by its Content-Length, then the close.
+        reply, closed = self.raw(
+            b"POST /v1/locks/f/acquire HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n"
+            b'{"timeout_s":0}'
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /v1/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertTrue(closed)
+        responses = []
+        while reply:
+            head, _, rest = reply.partition(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            fields = {k.lower(): v for k, v in (l.split(": ", 1) for l in lines[1:])}
+            length = int(fields["content-length"])
+            responses.append((lines[0], fields, rest[:length]))
+            reply = rest[length:]
+        self.assertEqual([r[0] for r in responses],
+                         ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK"])
+        self.assertRegex(json.loads(responses[0][2])["token"], r"^[0-9a-f]{32}$")
+        self.assertEqual(responses[0][1]["content-type"], "application/json")
+        self.assertEqual(responses[2][1].get("connection"), "close")
+        self.assertEqual(json.loads(responses[2][2])["locks"][0]["key"], "f")
+        # HTTP/1.0 is answered in kind and closed after the answer.
+        reply, closed = self.raw(b"GET /v1/locks HTTP/1.0\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.0 404 Not Found\r\n"), reply)
+        self.assertTrue(closed)
+
     def test_server_survives_and_serves(self):
         for data in [b"\x00\xff" * 1000, b"POST /v1/locks/k/acquire HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
                      b"GET / HTTP/9.9\r\n\r\n"]:
