@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Native lock+release against the canned-reply ceiling (docs/benchmarks.md): ROUNDS
+# rounds, each running the ceiling server and dflockd back to back with both load
+# generators (../shared/tools/lean_load.c and dflockd-bench) at 50 and 100 workers.
+# Prints every round and, per tool and worker count, the median and best ratio
+# (this box drifts by ±15% between rounds; a ratio within one round is what counts).
+# Usage: bench/ceiling_ratio.sh [build-dir]   (ROUNDS, DURATION, SHARED override)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-4}
+SHARED=${SHARED:-../shared/tools}
+. bench/servers.sh
+tools=$(mktemp -d)
+gcc -O2 -o "$tools/ceiling" "$SHARED/ceiling_server.c"
+gcc -O2 -o "$tools/lean" "$SHARED/lean_load.c"
+"$tools/ceiling" 17802 & PIDS+=($!)
+"$BUILD/dflockd" --port 17801 --http-port 0 --grpc-port 0 --max-locks 100000 --log-level warn & PIDS+=($!)
+wait_port 17801; wait_port 17802
+results=$(mktemp)
+for r in $(seq "$ROUNDS"); do
+  for w in 50 100; do
+    for port in 17802 17801; do
+      lean=$("$tools/lean" "$port" "$w" "$DURATION" | grep -oE '[0-9]+ ops/s' | cut -d' ' -f1)
+      bench=$("$BUILD/dflockd-bench" --server "127.0.0.1:$port" --workers "$w" --warmup 0.5 \
+              --duration "$DURATION" --no-progress --json)
+      echo "round $r w=$w port $port: lean $lean, dflockd-bench $bench" >&2
+      echo "$r $w $port $lean $bench" >> "$results"
+    done
+  done
+done
+python3 - "$results" <<'PY'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    r, w, port, lean, bench = line.split(" ", 4)
+    runs[(r, w, port)] = (float(lean), json.loads(bench))
+for w in ("50", "100"):
+    for tool in ("lean_load", "dflockd-bench"):
+        ratios = []
+        for r in sorted({k[0] for k in runs}):
+            ceil, ours = runs[(r, w, "17802")], runs[(r, w, "17801")]
+            pick = (lambda x: x[0]) if tool == "lean_load" else (lambda x: x[1]["ops_per_s"])
+            ratios.append(pick(ours) / pick(ceil))
+            print("w=%s %-13s round %s: ceiling %8.0f  dflockd %8.0f  %5.1f%%"
+                  % (w, tool, r, pick(ceil), pick(ours), 100 * ratios[-1]))
+        print("w=%s %-13s median %5.1f%%  best %5.1f%%"
+              % (w, tool, 100 * statistics.median(ratios), 100 * max(ratios)))
+PY
