@@ -112,6 +112,14 @@ struct StreamWorker {
   }
 };
 
+/// Records a finished pair (if measured); true once the worker has done its share.
+bool PairDone(const GrpcLockPlan& plan, Clock::time_point started, long& done, LatencyStats& stats) {
+  const auto now = Clock::now();
+  if (started >= plan.measure_from) stats.Add(now - started);
+  ++done;
+  return plan.rounds > 0 ? done >= plan.rounds : now >= plan.stop_at;
+}
+
 std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(const GrpcLockPlan& plan) {
   // Each channel gets its own subchannel pool, hence its own TCP connection.
   std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -192,11 +200,7 @@ LatencyStats RunGrpcSessionLock(const GrpcLockPlan& plan) {
           w.Send(w.release);
           break;
         }
-        const auto now = Clock::now();
-        if (w.started >= plan.measure_from) w.stats.Add(now - w.started);
-        ++w.done;
-        const bool finished = plan.rounds > 0 ? w.done >= plan.rounds : now >= plan.stop_at;
-        if (finished || !error.empty()) {
+        if (PairDone(plan, w.started, w.done, w.stats) || !error.empty()) {
           w.Close();
         } else {
           w.stream->Read(&w.reply, w.TagFor(StreamWorker::kRead));
@@ -249,11 +253,7 @@ LatencyStats RunGrpcLock(const GrpcLockPlan& plan) {
       w.StartRelease(cq);
       continue;
     }
-    const auto now = Clock::now();
-    if (w.started >= plan.measure_from) w.stats.Add(now - w.started);
-    ++w.done;
-    const bool finished = plan.rounds > 0 ? w.done >= plan.rounds : now >= plan.stop_at;
-    if (finished || !error.empty()) {
+    if (PairDone(plan, w.started, w.done, w.stats) || !error.empty()) {
       --active;
     } else {
       w.StartAcquire(cq);
