@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/decimal.h"
 #include "core/overloaded.h"
 #include "json/stats_parse.h"
 
@@ -38,19 +39,12 @@ void AppendDelay(std::string& out, const std::optional<std::int64_t>& delay) {
 
 bool Semaphore(Namespace ns) { return ns == Namespace::kSemaphore; }
 
-std::optional<std::int64_t> ParseInt(std::string_view s) {
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 /// `<token> <lease>` after the status word.
 core::Result<core::Reply> ParseGrant(std::string_view rest) {
   auto space = rest.find(' ');
   if (space != 32) return ErrorCode::kUnavailable;
   std::string_view token = rest.substr(0, 32);
-  auto lease = ParseInt(rest.substr(33));
+  auto lease = core::ParseDecimal(rest.substr(33));
   std::uint64_t fence = 0;
   auto [end, ec] = std::from_chars(token.data(), token.data() + 16, fence, 16);
   if (!lease || ec != std::errc() || end != token.data() + 16) return ErrorCode::kUnavailable;
@@ -160,12 +154,12 @@ core::Result<core::Reply> ParsePeerReply(const core::Command& command, std::stri
             return status == "acquired" ? ParseGrant(rest) : ErrorCode::kUnavailable;
           },
           [&](const core::Renew&) -> core::Result<core::Reply> {
-            auto lease = ParseInt(rest);
+            auto lease = core::ParseDecimal(rest);
             if (status != "ok" || !lease) return ErrorCode::kUnavailable;
             return core::Reply{core::Renewed{*lease}};
           },
           [&](const core::Publish&) -> core::Result<core::Reply> {
-            auto n = ParseInt(rest);
+            auto n = core::ParseDecimal(rest);
             if (status != "ok" || !n || *n < 0) return ErrorCode::kUnavailable;
             return core::Reply{core::Published{static_cast<std::uint64_t>(*n)}};
           },

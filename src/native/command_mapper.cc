@@ -1,10 +1,11 @@
 #include "native/command_mapper.h"
 
 #include <array>
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
+
+#include "core/decimal.h"
 
 namespace dflockd::native {
 namespace {
@@ -40,18 +41,9 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-/// Decimal digits only; out-of-range values fail here or in validation.
-std::optional<std::int64_t> ParseInt(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  std::int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size() || s.front() == '-') return std::nullopt;
-  return v;
-}
-
 /// `limit` as uint32, saturating huge values so validation rejects them.
 std::optional<std::uint32_t> ParseLimit(std::string_view s) {
-  auto v = ParseInt(s);
+  auto v = core::ParseDecimal(s);
   if (!v) return std::nullopt;
   return *v > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(*v);
 }
@@ -73,7 +65,7 @@ MappedRequest MapAcquire(Namespace ns, std::string_view key, const Fields& f) {
   core::Acquire c;
   c.ns = ns;
   c.key = std::string(key);
-  auto timeout = ParseInt(f.items[0]);
+  auto timeout = core::ParseDecimal(f.items[0]);
   if (!timeout) return Invalid();
   c.timeout_s = *timeout;
   if (ns == Namespace::kSemaphore) {
@@ -82,7 +74,7 @@ MappedRequest MapAcquire(Namespace ns, std::string_view key, const Fields& f) {
     c.limit = *limit;
   }
   if (f.count == base + 1) {
-    c.lease_s = ParseInt(f.items[base]);
+    c.lease_s = core::ParseDecimal(f.items[base]);
     if (!c.lease_s) return Invalid();
   }
   return Make(std::move(c));
@@ -101,7 +93,7 @@ MappedRequest MapEnqueue(Namespace ns, std::string_view key, const Fields& f) {
     c.limit = *limit;
   }
   if (f.count == base + 1) {
-    c.lease_s = ParseInt(f.items[base]);
+    c.lease_s = core::ParseDecimal(f.items[base]);
     if (!c.lease_s) return Invalid();
   }
   return Make(std::move(c), /*enqueue=*/true);
@@ -109,7 +101,7 @@ MappedRequest MapEnqueue(Namespace ns, std::string_view key, const Fields& f) {
 
 MappedRequest MapWait(Namespace ns, std::string_view key, const Fields& f) {
   if (f.count != 1) return Invalid();
-  auto timeout = ParseInt(f.items[0]);
+  auto timeout = core::ParseDecimal(f.items[0]);
   if (!timeout) return Invalid();
   return Make(core::Wait{ns, std::string(key), *timeout});
 }
@@ -126,7 +118,7 @@ MappedRequest MapRenew(Namespace ns, std::string_view key, const Fields& f) {
   c.key = std::string(key);
   c.token = std::string(f.items[0]);
   if (f.count == 2) {
-    c.lease_s = ParseInt(f.items[1]);
+    c.lease_s = core::ParseDecimal(f.items[1]);
     if (!c.lease_s) return Invalid();
   }
   return Make(std::move(c));
@@ -144,7 +136,7 @@ bool TakeLockDelay(Fields& f, std::optional<std::int64_t>& delay) {
   std::string_view last = f.items[f.count - 1];
   constexpr std::string_view kPrefix = "delay=";
   if (last.substr(0, kPrefix.size()) != kPrefix) return true;
-  delay = ParseInt(last.substr(kPrefix.size()));
+  delay = core::ParseDecimal(last.substr(kPrefix.size()));
   --f.count;
   return delay.has_value();
 }
