@@ -56,7 +56,7 @@ bool PeerHungUp(int fd) {
 // batches cost no per-session memory.
 class PlainTransport {
  public:
-  explicit PlainTransport(tcp::socket socket) : socket_(std::move(socket)) {
+  explicit PlainTransport(tcp::socket socket) : socket_(WithConcreteExecutor(std::move(socket))) {
     error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
     socket_.non_blocking(true, ec);
@@ -105,7 +105,20 @@ class PlainTransport {
   int native_handle() { return socket_.native_handle(); }
 
  private:
-  tcp::socket socket_;
+  // The io_context's own executor type rather than the type-erased any_io_executor
+  // that tcp::socket carries: every read completion otherwise pays for the erasure.
+  using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+  static Socket WithConcreteExecutor(tcp::socket socket) {
+    auto& io = static_cast<asio::io_context&>(
+        asio::query(socket.get_executor(), asio::execution::context));
+    error_code ec;
+    const auto protocol = socket.local_endpoint(ec).protocol();
+    Socket out(io.get_executor());
+    if (!ec) out.assign(protocol, socket.release(ec), ec);  // a failure shows on the first read
+    return out;
+  }
+
+  Socket socket_;
   bool more_pending_ = false;
   std::array<char, 512> small_;  // one request line set fits; see Read()
 };
