@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,19 +20,24 @@ void PutHex(std::uint64_t v, char* out) {
   }
 }
 
+/// Lowercase hex digit values; 0xff for every other byte. A table rather than range
+/// checks: every release and renew parses a token (32 digits) on the hot path.
+constexpr std::array<std::uint8_t, 256> kHexValue = [] {
+  std::array<std::uint8_t, 256> t{};
+  t.fill(0xff);
+  for (int i = 0; i < 16; ++i) t[static_cast<unsigned char>(kHex[i])] = static_cast<std::uint8_t>(i);
+  return t;
+}();
+
 std::optional<std::uint64_t> GetHex(std::string_view s) {
   std::uint64_t v = 0;
+  std::uint8_t invalid = 0;
   for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      d = c - 'a' + 10;
-    } else {
-      return std::nullopt;
-    }
-    v = (v << 4) | static_cast<std::uint64_t>(d);
+    const std::uint8_t d = kHexValue[static_cast<unsigned char>(c)];
+    invalid |= d;  // only 0xff has bit 7 set
+    v = (v << 4) | (d & 0xf);
   }
+  if (invalid & 0x80) return std::nullopt;
   return v;
 }
 

@@ -36,7 +36,17 @@ TEST(TokenSource, ParseRejectsAnythingElse) {
   EXPECT_FALSE(ParseToken(std::string(33, 'a')));
   EXPECT_FALSE(ParseToken(std::string(32, 'A')));
   EXPECT_FALSE(ParseToken(std::string(31, 'a') + "g"));
+  // Every byte next to a digit range, and bytes outside ASCII, anywhere in the token.
+  for (char bad : {'/', ':', '`', 'g', '@', '\0', '\x80', '\xe9', '\xff'}) {
+    for (std::size_t at : {0u, 15u, 16u, 31u}) {
+      std::string t(32, '0');
+      t[at] = bad;
+      EXPECT_FALSE(ParseToken(t)) << static_cast<int>(bad) << " at " << at;
+    }
+  }
   EXPECT_TRUE(ParseToken(std::string(32, 'f')));
+  EXPECT_EQ(ParseToken("0123456789abcdef0fedcba987654321"),
+            (Token{0x0123456789abcdefULL, 0x0fedcba987654321ULL}));
 }
 
 class MemoryStore : public FenceStore {
