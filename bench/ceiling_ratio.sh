@@ -13,12 +13,13 @@ DURATION=${DURATION:-4}
 SHARED=${SHARED:-../shared/tools}
 . bench/servers.sh
 tools=$(mktemp -d)
+results=$(mktemp)
+trap 'stop_servers; rm -rf "$tools" "$results"' EXIT
 gcc -O2 -o "$tools/ceiling" "$SHARED/ceiling_server.c"
 gcc -O2 -o "$tools/lean" "$SHARED/lean_load.c"
 "$tools/ceiling" 17802 & PIDS+=($!)
 "$BUILD/dflockd" --port 17801 --http-port 0 --grpc-port 0 --max-locks 100000 --log-level warn & PIDS+=($!)
 wait_port 17801; wait_port 17802
-results=$(mktemp)
 for r in $(seq "$ROUNDS"); do
   for w in 50 100; do
     for port in 17802 17801; do

@@ -160,7 +160,7 @@ core::Result<core::Reply> ParsePeerReply(const core::Command& command, std::stri
           },
           [&](const core::Publish&) -> core::Result<core::Reply> {
             auto n = core::ParseDecimal(rest);
-            if (status != "ok" || !n || *n < 0) return ErrorCode::kUnavailable;
+            if (status != "ok" || !n) return ErrorCode::kUnavailable;  // n >= 0: digits only
             return core::Reply{core::Published{static_cast<std::uint64_t>(*n)}};
           },
           [&](const core::Stats&) -> core::Result<core::Reply> {

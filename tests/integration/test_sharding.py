@@ -132,6 +132,15 @@ class ClusterCase(unittest.TestCase):
         """A pod that does not own `key` (and is not `not_`)."""
         return next(i for i in range(N) if i != owner(key) and i != not_)
 
+    def assert_next_waiter_granted(self, key, holder, token):
+        """After a waiter left: a native waiter through the third pod gets `key` once
+        the holder releases (the one that left was never granted in between)."""
+        later = self.pod(self.via_other(key, not_=self.via_other(key)))
+        later.send("l", key, "10 30")
+        time.sleep(0.2)
+        self.assertEqual(holder.req("r", key, token), "ok")
+        grant(later.reply(timeout=3))
+
 
 class MutualExclusion(ClusterCase):
     def test_try_locks_from_every_pod_grant_exactly_once(self):
@@ -204,11 +213,7 @@ class DisconnectCleanup(ClusterCase):
         time.sleep(0.2)
         waiter.close()
         time.sleep(0.3)
-        later = self.pod(self.via_other(key, not_=self.via_other(key)))
-        later.send("l", key, "10 30")
-        time.sleep(0.2)
-        self.assertEqual(holder.req("r", key, token), "ok")
-        grant(later.reply(timeout=3))  # the gone waiter was never granted in between
+        self.assert_next_waiter_granted(key, holder, token)
 
     def test_two_phase_through_a_non_owner(self):
         key = "tp-%d" % os.getpid()
@@ -311,11 +316,7 @@ class OtherTransports(ClusterCase):
         time.sleep(0.3)  # queued on the owner through a pooled connection
         raw.close()
         time.sleep(0.3)
-        later = self.pod(self.via_other(key, not_=self.via_other(key)))
-        later.send("l", key, "10 30")
-        time.sleep(0.2)
-        self.assertEqual(holder.req("r", key, token), "ok")
-        grant(later.reply(timeout=3))  # the REST waiter that left was never granted
+        self.assert_next_waiter_granted(key, holder, token)
 
     def test_grpc_unary_and_session_through_non_owners(self):
         key = "grpc-%d" % os.getpid()
