@@ -20,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
     openssl procps curl prometheus redis-server
     python3-yaml python3-kubernetes unzip
     chromium fonts-dejavu-core
+    etcd-server etcd-client iproute2
   )
 fi
 
@@ -30,7 +31,10 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
+# etcd's API protos (durable mode) are unpacked from Debian's packages, not installed.
+here=$(cd "$(dirname "$0")" && pwd)
 if [ ${#missing[@]} -eq 0 ]; then
+  "$here/etcd-protos.sh"
   exit 0
 fi
 
@@ -43,3 +47,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"$here/etcd-protos.sh"

@@ -64,9 +64,10 @@ void Engine::CloseSessionState(SessionState* s) {
       // Freed without a release: the holder may still be at work (lock-delay).
       Resource& r = *h->resource;
       const std::int64_t delay_s = h->lock_delay_s;
+      const Token token = h->token;
       touched.push_back(&r);
       RemoveHolder(h, "disconnected");
-      StartDelay(r, delay_s, now);
+      StartDelay(r, delay_s, now, token);
     } else {
       // The hold outlives its connection until it is released by token or expires.
       s->holds.remove(h);
@@ -109,7 +110,7 @@ RequestId Engine::Submit(SessionId session, Command command, Completion done) {
           [&](Enqueue& c) { return needs_session([&] { return DoEnqueue(s, c); }); },
           [&](Wait& c) { return needs_session([&] { return DoWait(s, c, done, parked); }); },
           [&](Release& c) { return DoRelease(c); },
-          [&](Renew& c) { return DoRenew(c); },
+          [&](Renew& c) { return DoRenew(s, c); },
           [&](Listen& c) { return needs_session([&] { return DoListen(s, c); }); },
           [&](Unlisten& c) { return needs_session([&] { return DoUnlisten(s, c); }); },
           [&](Publish& c) { return DoPublish(c); },
@@ -182,6 +183,31 @@ bool Engine::WithinMaxLease(const Command& command) const {
                         [](const auto&) { return true; },
                     },
                     command);
+}
+
+void Engine::Reset(ErrorCode why) {
+  Journal* journal = std::exchange(journal_, nullptr);
+  std::vector<Completion> failed;
+  for (auto& map : resources_) {
+    for (auto& [key, r] : map) {
+      while (Waiter* w = r.waiters.front()) {
+        if (w->done) failed.push_back(std::move(w->done));
+        w->two_phase = false;  // the sessions' maps are cleared below
+        RemoveWaiter(w, "reset");
+      }
+      while (!r.holders.empty()) RemoveHolder(r.holders.back(), "reset");
+      idle_.remove(&r);
+    }
+  }
+  // Only lock-delays are left in the deadline queue now.
+  while (Timed* t = deadlines_.PopDue(kNever)) delays_.Release(static_cast<DelayedSlot*>(t));
+  keys_in_delay_ = 0;
+  for (auto& map : resources_) map.clear();
+  for (auto& [id, s] : sessions_) s->two_phase.clear();
+  fences_down_ = false;
+  fence_retry_ = kNever;
+  journal_ = journal;
+  for (auto& done : failed) done(why);
 }
 
 void Engine::BeginDrain() {

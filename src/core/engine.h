@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/engine_state.h"
 #include "core/executor.h"
+#include "core/journal.h"
 #include "core/slot_pool.h"
 
 namespace dflockd::core {
@@ -78,6 +79,20 @@ class Engine final : public CommandExecutor {
   void BeginDrain();
   bool draining() const { return draining_; }
 
+  /// Durable mode: every observable change is reported to `journal` (null: none).
+  void SetJournal(Journal* journal) { journal_ = journal; }
+  /// Durable mode, a new leader loading the store: puts back a hold owned by no
+  /// session (orphaned until a renewal adopts it) with its lease restarted at full
+  /// length. Ignores the lock-table cap; kLimitMismatch if the key exists with another
+  /// limit, kInvalid for a token already held.
+  Result<Ack> Restore(const HoldRecord& hold);
+  /// As Restore, for a lock-delay: withheld for `delay_s` from now.
+  Result<Ack> RestoreDelay(const DelayRecord& delay, std::int64_t delay_s);
+  /// Durable mode, stepping down: forgets every hold, waiter, lock-delay and key
+  /// without reporting them to the journal; waiters complete with `why`. Sessions and
+  /// their subscriptions stay.
+  void Reset(ErrorCode why);
+
   StatsSnapshot Snapshot() const;
   const EngineCounters& counters() const { return counters_; }
   /// Keys with a slot withheld by lock-delay right now.
@@ -98,7 +113,8 @@ class Engine final : public CommandExecutor {
   Result<Reply> DoEnqueue(SessionState* s, Enqueue& cmd);
   Result<Reply> DoWait(SessionState* s, Wait& cmd, Completion& done, RequestId& id);
   Result<Reply> DoRelease(Release& cmd);
-  Result<Reply> DoRenew(Renew& cmd);
+  Result<Reply> DoRenew(SessionState* s, Renew& cmd);
+  void JournalHold(const Holder& h);
   Result<Resource*> FindOrCreate(Namespace ns, const std::string& key, std::uint32_t limit);
   Resource* Find(Namespace ns, std::string_view key);
   Holder* FindHolder(Resource& r, const Token& token);
@@ -122,7 +138,8 @@ class Engine final : public CommandExecutor {
   /// grants wait and a retry is scheduled.
   bool FenceReady();
   /// Withholds one slot of `r` for `delay_s` from `from` (lock-delay).
-  void StartDelay(Resource& r, std::int64_t delay_s, TimePoint from);
+  /// `of`: the hold whose end starts it.
+  void StartDelay(Resource& r, std::int64_t delay_s, TimePoint from, const Token& of);
   void EndDelay(DelayedSlot* d);
   /// Grants to every queue that has room (after restart grace or a fence outage).
   void PromoteAll();
@@ -193,6 +210,7 @@ class Engine final : public CommandExecutor {
   std::vector<Watcher> watchers_;
   WatchId next_watch_id_ = 1;
   bool draining_ = false;
+  Journal* journal_ = nullptr;
 };
 
 }  // namespace dflockd::core

@@ -37,21 +37,24 @@ bool Engine::FenceReady() {
   return false;
 }
 
-void Engine::StartDelay(Resource& r, std::int64_t delay_s, TimePoint from) {
+void Engine::StartDelay(Resource& r, std::int64_t delay_s, TimePoint from, const Token& of) {
   if (delay_s <= 0) return;
   TimePoint until = AddSaturating(from, Seconds(delay_s));
   if (until <= clock_.Now()) return;  // already over (a lease found expired late)
   DelayedSlot* d = delays_.Acquire();
   d->resource = &r;
+  d->token = of;
   if (r.delayed++ == 0) ++keys_in_delay_;
   r.delayed_until = std::max(r.delayed_until, until);
   deadlines_.Schedule(d, until);
   ++counters_.lock_delays;
+  if (journal_ != nullptr) journal_->DelayStarted(DelayRecord{r.ns, *r.key, r.limit, of, until});
   if (!watchers_.empty()) EmitDelay(WatchEvent::Kind::kDelayStarted, r, until);
 }
 
 void Engine::EndDelay(DelayedSlot* d) {
   Resource& r = *d->resource;
+  if (journal_ != nullptr) journal_->DelayEnded(d->token);
   deadlines_.Remove(d);
   delays_.Release(d);
   if (--r.delayed == 0) --keys_in_delay_;
@@ -112,11 +115,18 @@ Granted Engine::Grant(Resource& r, SessionState* owner, SessionId owner_id,
   r.holders.push_back(h);
   deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(lease_s)));
   ++counters_.grants;
+  if (journal_ != nullptr) JournalHold(*h);
   if (!watchers_.empty()) EmitHold(WatchEvent::Kind::kGranted, *h, {});
   return Granted{FormatToken(h->token), lease_s, h->token.fence};
 }
 
+void Engine::JournalHold(const Holder& h) {
+  const Resource& r = *h.resource;
+  journal_->Held(HoldRecord{r.ns, *r.key, r.limit, h.token, h.lease_s, h.lock_delay_s, h.deadline});
+}
+
 void Engine::RemoveHolder(Holder* h, std::string_view why) {
+  if (journal_ != nullptr) journal_->Dropped(h->token);
   if (!watchers_.empty()) EmitHold(WatchEvent::Kind::kReleased, *h, why);
   Resource& r = *h->resource;
   auto it = std::find(r.holders.begin(), r.holders.end(), h);
@@ -156,8 +166,9 @@ void Engine::EvictExpired(Resource& r) {
       ++counters_.expiries;
       const TimePoint expired_at = h->deadline;
       const std::int64_t delay_s = h->lock_delay_s;
+      const Token token = h->token;
       RemoveHolder(h, "expired");  // swaps the last holder into slot i
-      StartDelay(r, delay_s, expired_at);
+      StartDelay(r, delay_s, expired_at, token);
       evicted = true;
     } else {
       ++i;
@@ -221,8 +232,9 @@ void Engine::ExpireLease(Holder* h) {
   ++counters_.expiries;
   const TimePoint expired_at = h->deadline;
   const std::int64_t delay_s = h->lock_delay_s;
+  const Token token = h->token;
   RemoveHolder(h, "expired");
-  StartDelay(r, delay_s, expired_at);  // the holder may only be paused, not gone
+  StartDelay(r, delay_s, expired_at, token);  // the holder may only be paused, not gone
   Promote(r);
   UpdateIdle(r);
 }
@@ -335,6 +347,7 @@ Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, Reque
     }
     h->awaiting_wait = false;
     deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(h->lease_s)));
+    if (journal_ != nullptr) JournalHold(*h);
     return Reply{Granted{FormatToken(h->token), h->lease_s, h->token.fence}};
   }
   Waiter* w = state.waiter;
@@ -382,13 +395,67 @@ Result<Reply> Engine::DoRelease(Release& cmd) {
   return Reply{Ack{}};
 }
 
-Result<Reply> Engine::DoRenew(Renew& cmd) {
+Result<Reply> Engine::DoRenew(SessionState* s, Renew& cmd) {
   auto found = FindLiveHolder(cmd.ns, cmd.key, cmd.token);
   if (!found) return found.error();
   Holder* h = found.value();
+  if (h->orphaned && s != nullptr) {
+    // A hold that outlived a failover is adopted by the session that renews it: it
+    // auto-releases with that session from now on, like any hold it was granted.
+    h->orphaned = false;
+    h->owner = s;
+    h->owner_id = s->id;
+    s->holds.push_back(h);
+  }
   h->lease_s = LeaseOrDefault(cmd.lease_s);
   deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(h->lease_s)));
+  if (journal_ != nullptr) JournalHold(*h);
   return Reply{Renewed{h->lease_s}};
+}
+
+Result<Ack> Engine::Restore(const HoldRecord& hold) {
+  auto& map = resources_[static_cast<int>(hold.ns)];
+  auto [it, inserted] = map.try_emplace(std::string(hold.key));
+  Resource& r = it->second;
+  if (inserted) {
+    r.key = &it->first;
+    r.ns = hold.ns;
+    r.limit = hold.limit;
+  } else if (r.limit != hold.limit) {
+    return ErrorCode::kLimitMismatch;
+  }
+  if (FindHolder(r, hold.token) != nullptr) return ErrorCode::kInvalid;
+  Holder* h = holders_.Acquire();
+  h->resource = &r;
+  h->token = hold.token;
+  h->lease_s = hold.lease_s;
+  h->lock_delay_s = hold.lock_delay_s;
+  h->orphaned = true;
+  r.holders.push_back(h);
+  // A full lease from now: the holder may have renewed just before the failover, and
+  // a lease must never end earlier than its holder was told.
+  deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(hold.lease_s)));
+  UpdateIdle(r);
+  if (!watchers_.empty()) EmitHold(WatchEvent::Kind::kGranted, *h, {});
+  return Ack{};
+}
+
+Result<Ack> Engine::RestoreDelay(const DelayRecord& delay, std::int64_t delay_s) {
+  auto& map = resources_[static_cast<int>(delay.ns)];
+  auto [it, inserted] = map.try_emplace(std::string(delay.key));
+  Resource& r = it->second;
+  if (inserted) {
+    r.key = &it->first;
+    r.ns = delay.ns;
+    r.limit = delay.limit;
+  } else if (r.limit != delay.limit) {
+    return ErrorCode::kLimitMismatch;
+  }
+  Journal* journal = std::exchange(journal_, nullptr);  // it is in the store already
+  StartDelay(r, delay_s, clock_.Now(), delay.token);
+  journal_ = journal;
+  UpdateIdle(r);
+  return Ack{};
 }
 
 }  // namespace dflockd::core

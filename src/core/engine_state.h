@@ -40,11 +40,15 @@ struct Holder : Timed {
   std::int64_t lease_s = 0;
   std::int64_t lock_delay_s = 0;  ///< withheld this long if the hold ends unreleased
   bool awaiting_wait = false;  ///< granted to a phase-1 waiter; a Wait will report it
+  /// Restored from the durable store after a failover: no session owns it until a
+  /// renewal by token from a session adopts it.
+  bool orphaned = false;
   std::uint32_t slot = 0;
   std::uint32_t generation = 0;
   void Reset() {
     static_cast<Timed&>(*this) = Timed{};
     kind = kLease;
+    orphaned = false;
     in_session = {};
     resource = nullptr;
     owner = nullptr;
@@ -91,12 +95,14 @@ struct Waiter : Timed {
 struct DelayedSlot : Timed {
   DelayedSlot() { kind = kLockDelay; }
   Resource* resource = nullptr;
+  Token token;  ///< of the hold whose end started it (its name in the journal)
   std::uint32_t slot = 0;
   std::uint32_t generation = 0;
   void Reset() {
     static_cast<Timed&>(*this) = Timed{};
     kind = kLockDelay;
     resource = nullptr;
+    token = {};
   }
 };
 

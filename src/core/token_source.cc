@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -61,7 +62,13 @@ std::optional<Token> ParseToken(std::string_view text) {
 TokenSource::TokenSource(std::uint64_t first_fence, FenceStore* store)
     : next_fence_(first_fence == 0 ? 1 : first_fence), store_(store) {}
 
+void TokenSource::Rebase(std::uint64_t floor, std::uint64_t ceiling) {
+  next_fence_ = std::max(next_fence_, floor);
+  ceiling_ = ceiling;
+}
+
 bool TokenSource::Ready() {
+  if (next_fence_ >= ceiling_) return false;
   if (store_ == nullptr || next_fence_ < reserved_until_) return true;
   // Persist before issuing: a crash right after must not allow a reissue.
   if (next_fence_ > std::numeric_limits<std::uint64_t>::max() - kReserveBlock) return false;

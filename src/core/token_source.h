@@ -49,12 +49,17 @@ class TokenSource {
   Token Next();
   /// Every fence issued so far is below this (the persisted mark; 0 if no store).
   std::uint64_t reserved_until() const { return reserved_until_; }
+  /// Durable mode: fences from now on are at least `floor` (never lower than those
+  /// issued already) and below `ceiling`; Ready() is false once they reach it.
+  void Rebase(std::uint64_t floor, std::uint64_t ceiling);
+  std::uint64_t next_fence() const { return next_fence_; }
 
  private:
   std::uint64_t RandomU64();
 
   std::uint64_t next_fence_;
   std::uint64_t reserved_until_ = 0;
+  std::uint64_t ceiling_ = ~std::uint64_t{0};
   FenceStore* store_;
   std::array<std::uint64_t, 64> random_pool_{};
   std::size_t random_left_ = 0;
