@@ -113,6 +113,64 @@ void Validate(Config& c, const std::string& auth_token_file) {
           "--auth-token must be a single line");
 }
 
+std::string ReadSecretFile(const std::string& path, const std::string& flag) {
+  std::ifstream in(path);
+  Require(in.good(), "cannot read " + flag + " " + path);
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string value = Trim(content.str());
+  Require(!value.empty(), flag + " " + path + " is empty");
+  return value;
+}
+
+void ValidateDurable(Config& c, const std::string& endpoints, const std::string& password_file) {
+  if (endpoints.empty()) {
+    Require(c.etcd_prefix.empty() && c.etcd_user.empty() && password_file.empty() &&
+                c.etcd_ca.empty() && c.etcd_cert.empty() && c.advertise.empty(),
+            "the --etcd-* and --advertise-address options need --etcd-endpoints");
+    return;
+  }
+  try {
+    c.etcd_endpoints = cluster::ParseShardList(endpoints);  // the same host:port rules
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError(std::string("--etcd-endpoints: ") + e.what());
+  }
+  Require(c.shards.empty(),
+          "--etcd-endpoints with --shards is not supported yet: run one durable shard per "
+          "replica group");
+  Require(c.fence_state_file.empty() && c.restart_grace_s == 0,
+          "durable mode keeps fences and holds in etcd: --fence-state-file and --restart-grace "
+          "do not apply");
+  Require(c.election_ttl_s >= 1 && c.election_ttl_s <= 60, "--election-ttl must be 1..60 seconds");
+  Require(c.etcd_max_txn_ops >= 2, "--etcd-max-txn-ops must be at least 2");
+  Require(c.etcd_pipeline >= 1 && c.etcd_pipeline <= 64, "--etcd-pipeline must be 1..64");
+  Require(c.etcd_timeout_ms >= 50, "--etcd-timeout must be at least 50 ms");
+  Require(c.etcd_compact_interval_s >= 0, "--etcd-compact-interval must not be negative");
+  Require(c.etcd_cert.empty() == c.etcd_key.empty(),
+          "--etcd-cert and --etcd-key must be given together");
+  if (!password_file.empty()) {
+    Require(c.etcd_password.empty(), "use either --etcd-password or --etcd-password-file");
+    c.etcd_password = ReadSecretFile(password_file, "--etcd-password-file");
+  }
+  Require(c.etcd_user.empty() == c.etcd_password.empty(),
+          "--etcd-user needs a password (--etcd-password or --etcd-password-file)");
+  if (c.etcd_prefix.empty()) c.etcd_prefix = "/dflockd/" + std::to_string(c.shard_self);
+  Require(c.etcd_prefix.front() == '/' && c.etcd_prefix.back() != '/',
+          "--etcd-prefix must start with / and not end with one");
+  if (c.advertise.empty()) {
+    Require(c.host != "0.0.0.0" && c.host != "::" && !c.host.empty(),
+            "durable mode on a wildcard --host needs --advertise-address (how the other "
+            "replicas reach this one, e.g. $(POD_IP):6388)");
+    const bool v6 = c.host.find(':') != std::string::npos;
+    c.advertise = (v6 ? "[" + c.host + "]" : c.host) + ":" + std::to_string(c.port);
+  }
+  try {
+    cluster::ParseShardList(c.advertise);
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError(std::string("--advertise-address: ") + e.what());
+  }
+}
+
 }  // namespace
 
 ParseResult ParseConfig(int argc, char** argv, const char* version) {
@@ -121,6 +179,8 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   std::string auth_token_file;
   std::string shards;
   std::string shard_self;
+  std::string etcd_endpoints;
+  std::string etcd_password_file;
   CLI::App app{"dflockd: distributed lock, semaphore and signal server"};
   app.set_version_flag("--version", std::string("dflockd ") + version);
   app.get_formatter()->column_width(44);
@@ -194,6 +254,38 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   app.add_option("--shard-tls-ca", c.shard_tls_ca,
                  "CA bundle to verify other shards' certificates (default: --tls-cert)")
       ->envname("DFLOCKD_SHARD_TLS_CA");
+  app.add_option("--etcd-endpoints", etcd_endpoints,
+                 "Durable mode: etcd members host:port,... (holds survive losing a replica)")
+      ->envname("DFLOCKD_ETCD_ENDPOINTS");
+  app.add_option("--etcd-prefix", c.etcd_prefix, "Key prefix of this shard (default /dflockd/<shard>)")
+      ->envname("DFLOCKD_ETCD_PREFIX");
+  app.add_option("--etcd-user", c.etcd_user, "etcd user name")->envname("DFLOCKD_ETCD_USER");
+  app.add_option("--etcd-password", c.etcd_password, "etcd password")
+      ->envname("DFLOCKD_ETCD_PASSWORD");
+  app.add_option("--etcd-password-file", etcd_password_file, "File holding the etcd password")
+      ->envname("DFLOCKD_ETCD_PASSWORD_FILE");
+  app.add_option("--etcd-ca", c.etcd_ca, "CA bundle for etcd's TLS (turns TLS to etcd on)")
+      ->envname("DFLOCKD_ETCD_CA");
+  app.add_option("--etcd-cert", c.etcd_cert, "Client certificate for etcd (PEM)")
+      ->envname("DFLOCKD_ETCD_CERT");
+  app.add_option("--etcd-key", c.etcd_key, "Client key for etcd (PEM)")->envname("DFLOCKD_ETCD_KEY");
+  app.add_option("--election-ttl", c.election_ttl_s,
+                 "Leader lease (s): a dead leader is replaced within about this")
+      ->envname("DFLOCKD_ELECTION_TTL_S")->capture_default_str();
+  app.add_option("--etcd-max-txn-ops", c.etcd_max_txn_ops, "etcd's --max-txn-ops")
+      ->envname("DFLOCKD_ETCD_MAX_TXN_OPS")->capture_default_str();
+  app.add_option("--etcd-pipeline", c.etcd_pipeline,
+                 "Writes (Txns) in flight to etcd at once; none shares a key")
+      ->envname("DFLOCKD_ETCD_PIPELINE")->capture_default_str();
+  app.add_option("--etcd-timeout", c.etcd_timeout_ms,
+                 "Milliseconds a write may take before its outcome is read back")
+      ->envname("DFLOCKD_ETCD_TIMEOUT_MS")->capture_default_str();
+  app.add_option("--etcd-compact-interval", c.etcd_compact_interval_s,
+                 "Compact etcd's history this often (s; 0 = leave it to etcd)")
+      ->envname("DFLOCKD_ETCD_COMPACT_INTERVAL_S")->capture_default_str();
+  app.add_option("--advertise-address", c.advertise,
+                 "Durable mode: this replica's native host:port for the other replicas")
+      ->envname("DFLOCKD_ADVERTISE_ADDRESS");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("DFLOCKD_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -205,6 +297,7 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
     app.parse(argc, argv);
     Validate(c, auth_token_file);
     ValidateShards(c, shards, shard_self);
+    ValidateDurable(c, etcd_endpoints, etcd_password_file);
     if (c.debug) c.log_level = "debug";
   } catch (const CLI::Success& e) {
     return {std::nullopt, app.exit(e)};

@@ -41,6 +41,22 @@ struct Config {
   std::size_t shard_self = 0;
   /// CA bundle for verifying other shards' TLS certificates; empty: --tls-cert itself.
   std::string shard_tls_ca;
+  /// Durable mode (docs/ha.md): etcd members (empty: off), where this shard's state
+  /// lives there, and how etcd is reached.
+  std::vector<std::string> etcd_endpoints;
+  std::string etcd_prefix;  ///< default /dflockd/<shard index>
+  std::string etcd_user;
+  std::string etcd_password;  ///< resolved: from --etcd-password or its file
+  std::string etcd_ca;
+  std::string etcd_cert;
+  std::string etcd_key;
+  std::int64_t election_ttl_s = 2;  ///< a dead leader is replaced within about this
+  std::uint64_t etcd_max_txn_ops = 128;  ///< etcd's --max-txn-ops
+  std::uint64_t etcd_pipeline = 4;       ///< writes in flight to etcd
+  std::int64_t etcd_timeout_ms = 1000;   ///< per write; then the outcome is read back
+  std::int64_t etcd_compact_interval_s = 5;  ///< 0: leave compaction to etcd's own settings
+  /// This replica's native host:port as the other replicas dial it (durable mode).
+  std::string advertise;
   bool debug = false;
   /// trace, debug, info, warn, error, critical or off; `debug = true` means debug.
   std::string log_level = "info";

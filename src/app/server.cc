@@ -20,6 +20,7 @@
 #include "cluster/topology.h"
 #include "core/engine.h"
 #include "grpc/grpc_server.h"
+#include "ha/replica.h"
 #include "http/http_listener.h"
 #include "metrics/registry.h"
 #include "native/listener.h"
@@ -127,7 +128,10 @@ int RunServer(const Config& config) {
 
   asio::io_context io(1);
   core::SteadyClock clock;
-  const std::uint64_t first_fence = FirstFence(fence_state);
+  const bool durable = !config.etcd_endpoints.empty();
+  // Durable mode: fences come from etcd revisions (each term rebases them above the
+  // last), so they must not start at the wall clock.
+  const std::uint64_t first_fence = durable ? 1 : FirstFence(fence_state);
   core::TokenSource tokens(first_fence, fence_file.get());
   core::EngineConfig engine_config = EngineConfigFrom(config);
   // Restart grace: the last run did not stop cleanly, so holders it granted may still
@@ -140,27 +144,63 @@ int RunServer(const Config& config) {
   runtime::EngineHost host(io, engine);
   metrics::Registry metrics;
 
+  // Durable mode: the replica decides whether this process's engine serves the keys.
+  std::unique_ptr<ha::Replica> replica;
+  if (durable) {
+    ha::ReplicaOptions ro;
+    ro.etcd.endpoints = config.etcd_endpoints;
+    ro.etcd.user = config.etcd_user;
+    ro.etcd.password = config.etcd_password;
+    ro.etcd.ca_file = config.etcd_ca;
+    ro.etcd.cert_file = config.etcd_cert;
+    ro.etcd.key_file = config.etcd_key;
+    ro.prefix = config.etcd_prefix;
+    ro.advertise = config.advertise;
+    ro.election_ttl_s = config.election_ttl_s;
+    ro.max_txn_ops = config.etcd_max_txn_ops;
+    ro.max_in_flight = config.etcd_pipeline;
+    ro.txn_timeout = std::chrono::milliseconds(config.etcd_timeout_ms);
+    ro.compact_interval = std::chrono::seconds(config.etcd_compact_interval_s);
+    try {
+      replica = std::make_unique<ha::Replica>(io, host, engine, clock, tokens, std::move(ro));
+    } catch (const std::exception& e) {
+      spdlog::error("invalid configuration: etcd: {}", e.what());
+      return 1;
+    }
+  }
+  core::CommandExecutor& engine_side = replica ? static_cast<core::CommandExecutor&>(*replica)
+                                               : static_cast<core::CommandExecutor&>(host);
+
   // Sharded mode: every adapter talks to the router, which runs owned keys here and
   // forwards the rest to their shards.
   cluster::Topology topology{config.shards, config.shard_self};
   std::unique_ptr<cluster::Router> router;
   native::ClusterHooks cluster_hooks;
-  if (topology.sharded()) {
+  if (topology.sharded() || replica) {
     cluster::RouterConfig rc;
     rc.topology = topology;
+    rc.replicated = replica != nullptr;
+    if (replica) {
+      rc.describe = [&replica](core::StatsSnapshot& s) { s.replication = replica->Status(); };
+    }
     rc.auth_token = config.auth_token;
     rc.tls = peer_tls.get();
     // Well inside every shard's read timeout (the same configuration everywhere).
     rc.ping_interval = std::min<std::chrono::milliseconds>(
         std::chrono::seconds(5), std::chrono::seconds(config.read_timeout_s) / 3);
-    router = std::make_unique<cluster::Router>(io, host, std::move(rc));
+    router = std::make_unique<cluster::Router>(io, engine_side, std::move(rc));
+    if (replica) {
+      replica->OnLeaderChange([&router](std::optional<std::string> leader) {
+        router->SetLeader(std::move(leader));
+      });
+    }
     cluster_hooks.mark_peer = [&router](core::SessionId s, bool detached) {
       return router->MarkPeer(s, detached);
     };
     cluster_hooks.topology_json = cluster::TopologyJson(topology);
   }
   core::CommandExecutor& executor = router ? static_cast<core::CommandExecutor&>(*router)
-                                           : static_cast<core::CommandExecutor&>(host);
+                                           : engine_side;
 
   native::ListenerConfig native_config;
   native_config.host = config.host;
@@ -229,10 +269,15 @@ int RunServer(const Config& config) {
     return 1;
   }
   host.Start();
-  if (router) {
-    router->Start();
+  if (router) router->Start();
+  if (topology.sharded()) {
     spdlog::info("sharded mode: shard {} of {} ({}); keys of other shards are forwarded",
                  topology.self, topology.shards.size(), topology.shards[topology.self]);
+  }
+  if (replica) {
+    replica->Start();
+    spdlog::info("durable mode: etcd {} prefix {}, advertised as {}", config.etcd_endpoints.front(),
+                 config.etcd_prefix, config.advertise);
   }
   spdlog::info("dflockd ready (default lease {}s, max locks {}, auth {}, TLS {})",
                config.default_lease_ttl_s, config.max_locks,
@@ -308,6 +353,9 @@ int RunServer(const Config& config) {
         native_listener.StopAccepting();
         // HTTP keeps accepting: probes must see /readyz answer 503 while draining.
         if (grpc_server) grpc_server->SetServing(false);
+        // Durable mode: hand leadership over first, so the shard keeps serving (and
+        // this replica's clients reconnect to it) while this one drains.
+        if (replica) replica->Retire();
         engine.BeginDrain();
         shutdown_timer.expires_after(std::chrono::seconds(config.shutdown_timeout_s));
         shutdown_timer.async_wait([&](const boost::system::error_code& e) {
@@ -343,6 +391,7 @@ int RunServer(const Config& config) {
   // before the engine, the listeners and their contexts are destroyed.
   native_listener.registry().AbortAll();
   http_context.AbortAll();
+  if (replica) replica->Stop();
   if (router) router->Stop();
   host.Stop();
   signals.cancel();

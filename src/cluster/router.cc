@@ -99,20 +99,63 @@ Router::Router(asio::io_context& io, core::CommandExecutor& local, RouterConfig 
   peers_.resize(shards.size());
   for (std::size_t i = 0; i < shards.size(); ++i) {
     if (i == config_.topology.self) continue;
-    const std::string& a = shards[i];
-    const auto colon = a.rfind(':');
-    UpstreamOptions o;
-    o.host = a.substr(0, colon);
-    if (o.host.size() > 2 && o.host.front() == '[' && o.host.back() == ']') {
-      o.host = o.host.substr(1, o.host.size() - 2);
-    }
-    o.port = a.substr(colon + 1);
-    o.auth_token = config_.auth_token;
-    o.self = config_.topology.self;
-    o.tls = config_.tls;
-    o.connect_timeout = config_.connect_timeout;
-    peers_[i] = std::make_unique<Peer>(i, a, std::move(o));
+    peers_[i] = MakePeer(i, shards[i]);
   }
+  if (config_.replicated) {
+    leader_slot_ = peers_.size();
+    peers_.emplace_back();
+  }
+}
+
+std::unique_ptr<Peer> Router::MakePeer(std::size_t index, const std::string& a) const {
+  const auto colon = a.rfind(':');
+  UpstreamOptions o;
+  o.host = a.substr(0, colon);
+  if (o.host.size() > 2 && o.host.front() == '[' && o.host.back() == ']') {
+    o.host = o.host.substr(1, o.host.size() - 2);
+  }
+  o.port = a.substr(colon + 1);
+  o.auth_token = config_.auth_token;
+  o.self = config_.topology.self;
+  o.tls = config_.tls;
+  o.connect_timeout = config_.connect_timeout;
+  return std::make_unique<Peer>(index, a, std::move(o));
+}
+
+void Router::SetLeader(std::optional<std::string> address) {
+  if (leader_slot_ == kNoSlot) return;
+  auto& slot = peers_[leader_slot_];
+  if (!slot && !address) return;
+  if (slot && address && slot->address() == *address) return;
+  if (slot) {
+    // Fail everything that went to the old leader while its Peer still exists (the
+    // callbacks look it up): replies come back empty (kUnavailable), sessions holding
+    // state there end, subscriptions are registered again on the new leader.
+    std::vector<std::shared_ptr<Upstream>> conns;
+    for (auto& [id, s] : sessions_) {
+      if (s->upstreams[leader_slot_]) conns.push_back(s->upstreams[leader_slot_]);
+    }
+    for (auto& [id, f] : inflight_) {
+      if (f->conn && f->session == 0 && f->shard == leader_slot_) conns.push_back(f->conn);
+    }
+    for (auto& c : conns) {
+      if (!c->closed()) c->Fail("the shard's leader changed");
+    }
+    slot->CloseIdle();
+    slot.reset();
+  }
+  if (address) {
+    spdlog::info("keys of this shard are served by the leader at {}", *address);
+    slot = MakePeer(leader_slot_, *address);
+    for (auto& [id, s] : sessions_) {
+      if (!s->subscriptions.empty() && s->kind == Session::Kind::kClient) resubscribe_.insert(id);
+    }
+  }
+}
+
+void Router::Describe(core::Result<core::Reply>& r) const {
+  if (!config_.describe || !r.ok()) return;
+  if (auto* snap = std::get_if<core::StatsSnapshot>(&r.value())) config_.describe(*snap);
 }
 
 Router::~Router() { Stop(); }
@@ -211,15 +254,19 @@ void Router::Evict(core::SessionId id, bool engine_closed) {
 }
 
 core::RequestId Router::Submit(core::SessionId sid, core::Command command, core::Completion done) {
+  const std::size_t leader = RemoteLeader();
   if (const std::string* key = KeyOf(command)) {
     const bool detached_peer =
         sid != 0 && !detached_peers_.empty() && detached_peers_.count(sid) != 0;
     const bool owned = config_.topology.Owns(*key);
-    Session* s = (owned && !detached_peer) || sid == 0 ? nullptr : Find(sid);
+    const bool local_keys = owned && leader == kNoSlot;  // this process serves the key
+    Session* s = (local_keys && !detached_peer) || sid == 0 ? nullptr : Find(sid);
     const bool from_peer = detached_peer || (s != nullptr && s->kind != Session::Kind::kClient);
-    if (detached_peer && std::holds_alternative<core::Acquire>(command)) {
-      // Another shard's REST/unary acquire: no session owns the hold, as locally. The
-      // connection's close withdraws it while it waits.
+    if (detached_peer && (std::holds_alternative<core::Acquire>(command) ||
+                          std::holds_alternative<core::Renew>(command))) {
+      // Another shard's REST/unary acquire or renew: no session owns the hold, as
+      // locally (so a renewal never ties a hold to a pooled connection). The
+      // connection's close withdraws an acquire while it waits.
       auto wrapped = [this, sid, done = std::move(done)](core::Result<core::Reply> r) mutable {
         if (Session* p = Find(sid)) p->detached_request = core::kNoRequest;
         done(std::move(r));
@@ -230,10 +277,10 @@ core::RequestId Router::Submit(core::SessionId sid, core::Command command, core:
       }
       return rid;
     }
-    if (owned || from_peer || !core::IsValid(command)) {
+    if (local_keys || from_peer || !core::IsValid(command)) {
       return local_.Submit(sid, std::move(command), std::move(done));
     }
-    const std::size_t owner = config_.topology.Owner(*key);
+    const std::size_t owner = owned ? leader : config_.topology.Owner(*key);
     if (sid == 0) {
       if (std::holds_alternative<core::Enqueue>(command) ||
           std::holds_alternative<core::Wait>(command)) {
@@ -254,13 +301,29 @@ core::RequestId Router::Submit(core::SessionId sid, core::Command command, core:
   }
   if (auto* stats = std::get_if<core::Stats>(&command)) {
     if (stats->cluster) return ClusterStats(sid, std::move(done));
+    if (leader != kNoSlot) {
+      // The leader has the shard's locks; this replica adds its own view.
+      auto described = [this, done = std::move(done)](core::Result<core::Reply> r) mutable {
+        Describe(r);
+        done(std::move(r));
+      };
+      return Forward(nullptr, leader, std::move(command), std::move(described));
+    }
     auto adjusted = [this, done = std::move(done)](core::Result<core::Reply> r) mutable {
       if (r.ok()) {
         if (auto* snap = std::get_if<core::StatsSnapshot>(&r.value())) WithoutPeerSessions(*snap);
       }
+      Describe(r);
       done(std::move(r));
     };
     return local_.Submit(sid, std::move(command), std::move(adjusted));
+  }
+  if (leader != kNoSlot && std::holds_alternative<core::Publish>(command)) {
+    // A publish runs once, where every subscription of the shard is: on the leader.
+    Session* s = sid == 0 ? nullptr : Find(sid);
+    if (s == nullptr || s->kind == Session::Kind::kClient) {
+      return Forward(s, leader, std::move(command), std::move(done));
+    }
   }
   return local_.Submit(sid, std::move(command), std::move(done));
 }
@@ -492,7 +555,7 @@ void Router::WithoutPeerSessions(core::StatsSnapshot& snap) const {
 }
 
 core::RequestId Router::ClusterStats(core::SessionId sid, core::Completion done) {
-  const std::size_t n = peers_.size();
+  const std::size_t n = config_.topology.shards.size();
   auto gather = std::make_shared<Gather>(n);
   auto f = std::make_shared<Forwarded>();
   f->id = kRouterBit | next_request_++;
@@ -507,12 +570,16 @@ core::RequestId Router::ClusterStats(core::SessionId sid, core::Completion done)
     inflight_.erase(f->id);
     if (Session* owner = Find(f->session)) owner->inflight.erase(f->id);
     auto d = std::move(f->done);
-    if (d) d(core::Reply{gather->Merge()});
+    if (!d) return;
+    core::Result<core::Reply> r = core::Reply{gather->Merge()};
+    Describe(r);
+    d(std::move(r));
   };
   const auto now = Clock::now();
   for (std::size_t shard = 0; shard < n; ++shard) {
     gather->shard_state[shard].address = config_.topology.shards[shard];
-    if (!peers_[shard]) {
+    const std::size_t via = peers_[shard] ? shard : RemoteLeader();
+    if (via == kNoSlot) {
       local_.Submit(0, core::Stats{}, [this, gather, shard, step](core::Result<core::Reply> r) {
         if (r.ok()) {
           auto snap = std::get<core::StatsSnapshot>(std::move(r.value()));
@@ -524,13 +591,13 @@ core::RequestId Router::ClusterStats(core::SessionId sid, core::Completion done)
       });
       continue;
     }
-    Peer& peer = *peers_[shard];
+    Peer& peer = *peers_[via];
     if (!peer.Available(now)) {
       gather->shard_state[shard].error = "unreachable";
       step();
       continue;
     }
-    Forward(nullptr, shard, core::Stats{}, [gather, shard, step](core::Result<core::Reply> r) {
+    Forward(nullptr, via, core::Stats{}, [gather, shard, step](core::Result<core::Reply> r) {
       if (r.ok()) {
         gather->parts[shard] = std::get<core::StatsSnapshot>(std::move(r.value()));
         gather->shard_state[shard].reachable = true;

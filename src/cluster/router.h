@@ -14,6 +14,10 @@
 //    session's upstream connections); a publish runs once, here. So each listener gets
 //    one copy and a queue group delivers once, wherever its members are connected.
 //  * Connections from other shards (`peer`) are served locally, never forwarded again.
+//  * Durable mode (`replicated`): the keys this shard owns live on its leader replica.
+//    While another replica leads (SetLeader), they are forwarded to it through one more
+//    peer slot, as are publishes (a publish runs once, on the leader) and stats;
+//    subscriptions are registered here and on the leader.
 //
 // Threading: all on the engine's io_context thread, like the engine itself.
 #pragma once
@@ -22,7 +26,9 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <set>
@@ -45,6 +51,10 @@ struct RouterConfig {
   /// Idle upstream connections send `ping` this often (peers close idle connections
   /// after their read timeout).
   std::chrono::milliseconds ping_interval{5000};
+  /// Durable mode: this shard's keys are served by whichever replica leads.
+  bool replicated = false;
+  /// Adds this process's own state to every stats reply (durable mode's cluster view).
+  std::function<void(core::StatsSnapshot&)> describe;
 };
 
 class Router final : public core::CommandExecutor {
@@ -73,6 +83,11 @@ class Router final : public core::CommandExecutor {
   bool MarkPeer(core::SessionId session, bool detached);
 
   const Topology& topology() const { return config_.topology; }
+  /// Durable mode: the leader's native address, or nullopt when this replica serves its
+  /// shard's keys itself (it leads, or no leader is known and the engine refuses them).
+  /// Everything forwarded to a previous leader fails; sessions that held state there
+  /// end, as when a connection to a shard is lost.
+  void SetLeader(std::optional<std::string> address);
   /// Prometheus lines for forwarded requests, upstream errors and peer state.
   std::string RenderMetrics() const;
   /// Starts the keep-alive/retry timer.
@@ -86,6 +101,12 @@ class Router final : public core::CommandExecutor {
   class Gather;
 
   Session* Find(core::SessionId id);
+  std::unique_ptr<Peer> MakePeer(std::size_t index, const std::string& address) const;
+  /// Durable mode with another replica leading: its slot in peers_, else npos.
+  std::size_t RemoteLeader() const {
+    return leader_slot_ != kNoSlot && peers_[leader_slot_] ? leader_slot_ : kNoSlot;
+  }
+  void Describe(core::Result<core::Reply>& r) const;
   /// Sends `command` to shard `shard`: over the session's own connection, or (no
   /// session) a pooled detached one.
   core::RequestId Forward(Session* s, std::size_t shard, core::Command command,
@@ -114,7 +135,11 @@ class Router final : public core::CommandExecutor {
   boost::asio::io_context& io_;
   core::CommandExecutor& local_;
   RouterConfig config_;
-  std::vector<std::unique_ptr<Peer>> peers_;  ///< by shard index; null for self
+  static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
+  /// By shard index; null for self. Durable mode adds one slot for the leader of this
+  /// shard (null while this replica serves its keys).
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::size_t leader_slot_ = kNoSlot;
   std::unordered_map<core::SessionId, std::unique_ptr<Session>> sessions_;
   std::unordered_set<core::SessionId> detached_peers_;
   std::size_t peer_sessions_ = 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -75,6 +76,16 @@ struct StatsSnapshot {
     std::string error;  ///< why it did not answer
   };
   std::vector<Shard> shards;
+  /// Durable mode only: this replica's view of its shard's replication.
+  struct Replication {
+    std::string role;    ///< leader, follower or candidate
+    std::string leader;  ///< the leader's native address; empty while none is known
+    std::int64_t term = 0;  ///< the leader's election revision in etcd
+    std::string store;      ///< the etcd endpoint in use
+    bool store_healthy = false;
+    std::int64_t committed_revision = 0;  ///< the last write this replica committed
+  };
+  std::optional<Replication> replication;
 };
 
 using Reply = std::variant<Granted, Queued, Renewed, Ack, Published, StatsSnapshot>;

@@ -29,9 +29,11 @@ class EngineHost final : public core::CommandExecutor {
   /// Arms the timer for the engine's first deadline. Call once the loop is set up.
   void Start();
   void Stop();
+  /// Re-arms the timer after the engine's deadlines changed outside a call through
+  /// this host (a durable-mode leader restoring its state).
+  void Rearm();
 
  private:
-  void Rearm();
   void OnTimer(const boost::system::error_code& ec);
 
   boost::asio::io_context& io_;

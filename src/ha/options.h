@@ -1,0 +1,29 @@
+// Durable mode's settings and counters, apart from the etcd and gRPC headers the
+// classes that use them need (the app includes only this and replica.h).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dflockd::ha {
+
+struct EtcdOptions {
+  std::vector<std::string> endpoints;  ///< host:port of each member
+  std::string user;                    ///< empty: no authentication
+  std::string password;
+  std::string ca_file;    ///< TLS to etcd when set (or when cert_file is set)
+  std::string cert_file;  ///< client certificate for etcd's --client-cert-auth
+  std::string key_file;
+};
+
+struct DurableLogCounters {
+  std::uint64_t txns = 0;      ///< committed
+  std::uint64_t changes = 0;   ///< records committed (after coalescing)
+  std::uint64_t failures = 0;  ///< Txns that failed or could not be resolved
+  std::uint64_t resolved = 0;  ///< outcome-unknown Txns resolved by reading back
+  std::int64_t last_revision = 0;
+};
+
+}  // namespace dflockd::ha

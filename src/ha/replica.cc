@@ -1,0 +1,234 @@
+#include "ha/replica.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <vector>
+
+#include "ha/durable_log.h"
+#include "ha/election.h"
+#include "ha/etcd_client.h"
+#include "ha/records.h"
+
+namespace dflockd::ha {
+namespace {
+
+namespace asio = boost::asio;
+
+/// Fences of a term: the etcd revision above the low 20 bits. Each commit moves the
+/// floor to its own revision, so fences rise across terms: a new term's revision is
+/// above every revision the previous leader committed.
+constexpr int kFenceShift = 20;
+
+bool IsLockCommand(const core::Command& c) {
+  return std::holds_alternative<core::Acquire>(c) || std::holds_alternative<core::Enqueue>(c) ||
+         std::holds_alternative<core::Wait>(c) || std::holds_alternative<core::Release>(c) ||
+         std::holds_alternative<core::Renew>(c);
+}
+
+ElectionOptions ElectionFrom(const ReplicaOptions& o) {
+  ElectionOptions e;
+  e.key = o.prefix + "/leader";
+  e.value = o.advertise;
+  e.ttl_s = o.election_ttl_s;
+  // Poll a few times per TTL: a follower notices a vacant key within ~TTL/8.
+  e.poll = std::clamp(std::chrono::milliseconds(o.election_ttl_s * 1000 / 8),
+                      std::chrono::milliseconds(50), std::chrono::milliseconds(500));
+  e.rpc_timeout = std::clamp(std::chrono::milliseconds(o.election_ttl_s * 1000 / 4),
+                             std::chrono::milliseconds(200), std::chrono::milliseconds(1000));
+  return e;
+}
+
+DurableLogOptions LogFrom(const ReplicaOptions& o) {
+  DurableLogOptions l;
+  l.prefix = o.prefix;
+  l.max_txn_ops = o.max_txn_ops;
+  l.max_in_flight = o.max_in_flight;
+  l.txn_timeout = o.txn_timeout;
+  l.compact_interval = o.compact_interval;
+  return l;
+}
+
+}  // namespace
+
+class Replica::ElectionEvents final : public Election::Listener {
+ public:
+  explicit ElectionEvents(Replica& r) : r_(r) {}
+  void Elected(std::int64_t term) override { r_.Elected(term); }
+  void Deposed(const std::string& why) override { r_.Deposed(why); }
+  void LeaderSeen(const LeaderInfo& leader) override { r_.LeaderSeen(leader); }
+
+ private:
+  Replica& r_;
+};
+
+struct Replica::Loaded {
+  std::vector<StoredHold> holds;
+  std::vector<StoredDelay> delays;
+  std::int64_t revision = 0;
+};
+
+Replica::Replica(asio::io_context& io, runtime::EngineHost& host, core::Engine& engine,
+                 const core::Clock& clock, core::TokenSource& tokens, ReplicaOptions options)
+    : io_(io),
+      host_(host),
+      engine_(engine),
+      tokens_(tokens),
+      options_(std::move(options)),
+      etcd_(std::make_unique<EtcdClient>(options_.etcd)),
+      log_(std::make_unique<DurableLog>(io, *etcd_, clock, LogFrom(options_))),
+      events_(std::make_unique<ElectionEvents>(*this)),
+      election_(std::make_unique<Election>(*etcd_, ElectionFrom(options_), *events_)) {
+  status_.role = "candidate";
+  status_.store = etcd_->endpoint();
+}
+
+Replica::~Replica() { Stop(); }
+
+void Replica::Start() { election_->Start(); }
+
+void Replica::Retire() { election_->Retire(); }
+
+void Replica::Stop() { election_->Stop(); }
+
+DurableLogCounters Replica::log_counters() const { return log_->counters(); }
+
+core::StatsSnapshot::Replication Replica::Status() const {
+  std::lock_guard lock(status_mutex_);
+  core::StatsSnapshot::Replication s = status_;
+  s.store = etcd_->endpoint();
+  s.store_healthy = etcd_->healthy();
+  return s;
+}
+
+void Replica::SetRole(const std::string& role, const std::string& leader, std::int64_t term) {
+  std::lock_guard lock(status_mutex_);
+  status_.role = role;
+  status_.leader = leader;
+  status_.term = term;
+}
+
+core::RequestId Replica::Submit(core::SessionId session, core::Command command,
+                                core::Completion done) {
+  if (!serving_) {
+    if (IsLockCommand(command)) {
+      done(core::ErrorCode::kUnavailable);  // not the leader (a stale forward)
+      return core::kNoRequest;
+    }
+    return host_.Submit(session, std::move(command), std::move(done));
+  }
+  auto durable = [this, done = std::move(done)](core::Result<core::Reply> r) mutable {
+    log_->Deliver(std::move(done), std::move(r));
+  };
+  return host_.Submit(session, std::move(command), std::move(durable));
+}
+
+void Replica::Elected(std::int64_t term) {
+  // Load the shard's state before serving (on this thread: the calls block).
+  auto state = std::make_shared<Loaded>();
+  auto load = [&](const std::string& from, const std::string& to, auto&& each) {
+    etcdserverpb::RangeRequest req;
+    req.set_key(from);
+    req.set_range_end(to);
+    etcdserverpb::RangeResponse resp;
+    EtcdStatus s = etcd_->Range(req, &resp, std::chrono::milliseconds(5000));
+    if (!s.ok()) return s;
+    state->revision = resp.header().revision();
+    for (const auto& kv : resp.kvs()) each(kv);
+    return s;
+  };
+  const std::string& p = options_.prefix;
+  EtcdStatus s = load(p + "/h/", HoldRangeEnd(p), [&](const mvccpb::KeyValue& kv) {
+    if (auto h = DecodeHold(p, kv.key(), kv.value())) {
+      state->holds.push_back(std::move(*h));
+    } else {
+      spdlog::warn("etcd: ignoring a malformed hold record {}", kv.key());
+    }
+  });
+  if (s.ok()) {
+    s = load(p + "/d/", DelayRangeEnd(p), [&](const mvccpb::KeyValue& kv) {
+      if (auto d = DecodeDelay(p, kv.key(), kv.value())) state->delays.push_back(std::move(*d));
+    });
+  }
+  if (!s.ok()) {
+    spdlog::error("elected, but the shard's state could not be read ({}): resigning", s.ToString());
+    election_->Resign();
+    return;
+  }
+  asio::post(io_, [this, term, state] { Serve(term, *state); });
+}
+
+void Replica::Deposed(const std::string& why) {
+  asio::post(io_, [this, why] { StepDown(why); });
+}
+
+void Replica::LeaderSeen(const LeaderInfo& leader) {
+  asio::post(io_, [this, leader] {
+    if (serving_) return;  // we lead: our own key, or a stale view the next write settles
+    // Our own address under the key: a previous run of ours whose lease has not run
+    // out yet. Nobody to forward to until it does.
+    const bool other = !leader.address.empty() && leader.address != options_.advertise;
+    SetRole(other ? "follower" : "candidate", other ? leader.address : "", leader.revision);
+    if (on_leader_) on_leader_(other ? std::optional<std::string>(leader.address) : std::nullopt);
+  });
+}
+
+void Replica::Serve(std::int64_t term, const Loaded& state) {
+  if (serving_) StepDown("elected again");
+  engine_.Reset(core::ErrorCode::kUnavailable);  // nothing of an earlier term survives
+  std::size_t restored = 0;
+  for (const StoredHold& h : state.holds) {
+    core::HoldRecord r{h.ns, h.key, h.limit, h.token, h.lease_s, h.lock_delay_s, {}};
+    auto ok = engine_.Restore(r);
+    if (ok.ok()) {
+      ++restored;
+    } else {
+      spdlog::warn("etcd: hold {} on {} not restored: {}", core::FormatToken(h.token), h.key,
+                   core::ToString(ok.error()));
+    }
+  }
+  for (const StoredDelay& d : state.delays) {
+    core::DelayRecord r{d.ns, d.key, d.limit, d.token, {}};
+    engine_.RestoreDelay(r, d.delay_s);
+  }
+  fence_revision_ = std::max(term, state.revision);
+  const auto floor = static_cast<std::uint64_t>(fence_revision_);
+  tokens_.Rebase(floor << kFenceShift, (floor + 1) << kFenceShift);
+  log_->Begin(
+      term,
+      [this](std::int64_t revision) {
+        // Pipelined Txns may return out of order: only a newer revision moves fences.
+        if (revision <= fence_revision_) return;
+        fence_revision_ = revision;
+        const auto r = static_cast<std::uint64_t>(revision);
+        tokens_.Rebase(r << kFenceShift, (r + 1) << kFenceShift);
+        std::lock_guard lock(status_mutex_);
+        status_.committed_revision = revision;
+      },
+      [this](const std::string& why) {
+        StepDown(why);
+        election_->Resign();
+      });
+  engine_.SetJournal(log_.get());
+  serving_ = true;
+  serving_term_ = term;
+  SetRole("leader", options_.advertise, term);
+  host_.Rearm();
+  spdlog::info("serving as leader (term {}): {} holds and {} lock-delays restored", term, restored,
+               state.delays.size());
+  if (on_leader_) on_leader_(std::nullopt);
+}
+
+void Replica::StepDown(const std::string& why) {
+  if (!serving_) return;
+  serving_ = false;
+  spdlog::warn("stepping down (term {}): {}", serving_term_, why);
+  engine_.SetJournal(nullptr);
+  log_->Abort(core::ErrorCode::kUnavailable);
+  engine_.Reset(core::ErrorCode::kUnavailable);
+  SetRole("candidate", "", 0);
+  if (on_leader_) on_leader_(std::nullopt);
+}
+
+}  // namespace dflockd::ha
