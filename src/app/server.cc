@@ -21,6 +21,7 @@
 #include "core/engine.h"
 #include "grpc/grpc_server.h"
 #include "ha/replica.h"
+#include "json/stats_json.h"
 #include "http/http_listener.h"
 #include "metrics/registry.h"
 #include "native/listener.h"
@@ -236,6 +237,13 @@ int RunServer(const Config& config) {
 
   http::HttpContext http_context{executor};
   http_context.topology_json = cluster::TopologyJson(topology);
+  if (replica) {
+    http_context.cluster_json = [&replica] {
+      std::string out;
+      json::AppendReplicationJson(out, replica->Status());
+      return out;
+    };
+  }
   http_context.auth_token = config.auth_token;
   http_context.max_push_queue = config.signal_queue_size;
   http_context.read_timeout = std::chrono::seconds(config.read_timeout_s);

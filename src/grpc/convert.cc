@@ -122,6 +122,16 @@ void FillStats(const core::StatsSnapshot& s, v1::StatsResponse* out) {
     m->set_key(core::ToValidUtf8(i.key));
     m->set_idle_s(i.idle_s);
   }
+  if (s.replication) {
+    auto* c = out->mutable_cluster();
+    c->set_mode("durable");
+    c->set_role(s.replication->role);
+    c->set_leader(s.replication->leader);
+    c->set_term(s.replication->term);
+    c->set_committed_revision(s.replication->committed_revision);
+    c->set_etcd_endpoint(s.replication->store);
+    c->set_etcd_healthy(s.replication->store_healthy);
+  }
   for (const auto& shard : s.shards) {
     auto* m = out->add_shards();
     m->set_address(shard.address);

@@ -47,6 +47,7 @@ struct HttpContext {
   std::function<std::string()> render_metrics;
   std::function<bool()> draining;
   std::string topology_json = R"({"cluster":false,"shards":[]})";  ///< GET /v1/topology
+  std::function<std::string()> cluster_json;  ///< GET /v1/cluster (durable mode)
   std::size_t busy_requests = 0;  ///< REST requests with the engine (the drain waits)
   std::size_t websockets = 0;     ///< open WebSocket sessions (the drain waits)
   std::unordered_set<LiveConnection*> live;  ///< every session, for AbortAll

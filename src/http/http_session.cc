@@ -188,6 +188,9 @@ class HttpSession final : public LiveConnection,
       }
       case Endpoint::kTopology:
         return Send(req, 200, ctx_.topology_json, "application/json");
+      case Endpoint::kCluster:
+        return Send(req, 200, ctx_.cluster_json ? ctx_.cluster_json() : R"({"mode":"single"})",
+                    "application/json");
       case Endpoint::kMetrics:
         return Send(req, 200, ctx_.render_metrics ? ctx_.render_metrics() : std::string(),
                     "text/plain; version=0.0.4; charset=utf-8");

@@ -57,6 +57,7 @@ Route MatchRoute(std::string_view method, std::string_view target) {
   }
   if (path == "/ui" || path == "/ui/") return Only(method, "GET", Fixed(Endpoint::kUi));
   if (path == "/v1/topology") return Only(method, "GET", Fixed(Endpoint::kTopology));
+  if (path == "/v1/cluster") return Only(method, "GET", Fixed(Endpoint::kCluster));
   if (path == "/v1/ws") return Only(method, "GET", Fixed(Endpoint::kWebSocket));
 
   Route route;

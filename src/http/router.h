@@ -4,6 +4,7 @@
 //   POST /v1/semaphores/{key}/{acquire|release|renew|enqueue|wait}
 //   POST /v1/signals/{channel}
 //   GET  /v1/stats[?scope=cluster]    GET /v1/topology    GET /v1/ws (WebSocket)
+//   GET  /v1/cluster (durable mode: this replica's role, leader, term, etcd health)
 //   GET  /healthz  /readyz  /metrics    GET /ui (the dashboard)
 #pragma once
 
@@ -16,7 +17,7 @@ namespace dflockd::http {
 
 enum class Endpoint {
   kAcquire, kRelease, kRenew, kEnqueue, kWait, kPublish, kStats,
-  kHealthz, kReadyz, kMetrics, kWebSocket, kTopology, kUi,
+  kHealthz, kReadyz, kMetrics, kWebSocket, kTopology, kCluster, kUi,
   kListen, kUnlisten, kPing,  ///< WebSocket messages only
   kNotFound,          ///< 404
   kMethodNotAllowed,  ///< 405; `allow` names the method that would work

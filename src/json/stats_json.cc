@@ -206,30 +206,32 @@ void AppendStatsJson(std::string& out, const core::StatsSnapshot& s) {
     });
   }
   if (s.replication) {
-    const Snap::Replication& r = *s.replication;
-    out.append(",\"cluster\":{");
-    Key(out, "mode");
-    out.append("\"durable\",");
-    Key(out, "role");
-    AppendString(out, r.role);
-    out.push_back(',');
-    Key(out, "leader");
-    AppendString(out, r.leader);
-    out.push_back(',');
-    Key(out, "term");
-    AppendUint(out, static_cast<std::uint64_t>(r.term));
-    out.push_back(',');
-    Key(out, "committed_revision");
-    AppendUint(out, static_cast<std::uint64_t>(r.committed_revision));
-    out.append(",\"etcd\":{");
-    Key(out, "endpoint");
-    AppendString(out, r.store);
-    out.push_back(',');
-    Key(out, "healthy");
-    out.append(r.store_healthy ? "true" : "false");
-    out.append("}}");
+    out.append(",\"cluster\":");
+    AppendReplicationJson(out, *s.replication);
   }
   out.push_back('}');
+}
+
+void AppendReplicationJson(std::string& out, const core::StatsSnapshot::Replication& r) {
+  out.append("{\"mode\":\"durable\",");
+  Key(out, "role");
+  AppendString(out, r.role);
+  out.push_back(',');
+  Key(out, "leader");
+  AppendString(out, r.leader);
+  out.push_back(',');
+  Key(out, "term");
+  AppendUint(out, static_cast<std::uint64_t>(r.term));
+  out.push_back(',');
+  Key(out, "committed_revision");
+  AppendUint(out, static_cast<std::uint64_t>(r.committed_revision));
+  out.append(",\"etcd\":{");
+  Key(out, "endpoint");
+  AppendString(out, r.store);
+  out.push_back(',');
+  Key(out, "healthy");
+  out.append(r.store_healthy ? "true" : "false");
+  out.append("}}");
 }
 
 }  // namespace dflockd::json

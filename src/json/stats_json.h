@@ -10,6 +10,8 @@
 namespace dflockd::json {
 
 void AppendStatsJson(std::string& out, const core::StatsSnapshot& stats);
+/// Durable mode's view of a replica: `{"mode":"durable","role":…,"etcd":{…}}`.
+void AppendReplicationJson(std::string& out, const core::StatsSnapshot::Replication& r);
 
 /// `s` as a JSON string (invalid UTF-8 becomes U+FFFD, so the output is valid JSON).
 void AppendJsonString(std::string& out, std::string_view s);
