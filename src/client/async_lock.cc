@@ -49,8 +49,13 @@ struct BasicAsyncLock::State : std::enable_shared_from_this<BasicAsyncLock::Stat
   awaitable<bool> Wait(seconds timeout);
   awaitable<void> Close();
   awaitable<void> RenewLoop(std::shared_ptr<State> keep_alive, std::uint64_t generation);
+  /// renew_after_disconnect: reconnect and renew by token until the lease runs out.
+  awaitable<void> Recover(std::shared_ptr<State> keep_alive, std::uint64_t generation,
+                          std::string reason);
   void OnGranted(Grant grant);
-  void MarkLost(std::uint64_t generation, const std::string& reason);
+  /// `recoverable`: the server may still hold it (the connection or the server went
+  /// away, not a refused renewal): with renew_after_disconnect, Recover is tried first.
+  void MarkLost(std::uint64_t generation, const std::string& reason, bool recoverable = false);
   void Forget();
   void CheckNotBusy() const;
   seconds RenewInterval() const;
@@ -71,6 +76,8 @@ struct BasicAsyncLock::State : std::enable_shared_from_this<BasicAsyncLock::Stat
   std::uint64_t connection_serial = 0;  // which connection is the current one
   asio::steady_timer renew_timer;
   bool queued = false;           // enqueue() answered `queued`; wait() not done yet
+  bool recovering = false;       // Recover is running
+  steady_clock::time_point lease_end{};  // by our clock: the last grant/renewal + lease
   std::uint64_t generation = 0;  // bumped on every grant and every end of a grant
 
   // What the accessors show; written on the strand, read from any thread.
@@ -89,7 +96,7 @@ awaitable<void> BasicAsyncLock::State::EnsureConnected() {
     if (auto self = weak.lock()) {
       asio::post(self->strand, [self, serial, reason] {
         if (serial == self->connection_serial) {
-          self->MarkLost(self->generation, "connection lost: " + reason);
+          self->MarkLost(self->generation, "connection lost: " + reason, /*recoverable=*/true);
         }
       });
     }
@@ -114,6 +121,7 @@ seconds BasicAsyncLock::State::RenewInterval() const {
 }
 
 void BasicAsyncLock::State::OnGranted(Grant granted) {
+  lease_end = steady_clock::now() + seconds(std::max<std::int64_t>(granted.lease, 0));
   {
     std::lock_guard lock(mutex);
     grant = std::move(granted);
@@ -132,7 +140,8 @@ void BasicAsyncLock::State::Forget() {
   renew_timer.cancel();
 }
 
-void BasicAsyncLock::State::MarkLost(std::uint64_t of_generation, const std::string& reason) {
+void BasicAsyncLock::State::MarkLost(std::uint64_t of_generation, const std::string& reason,
+                                     bool recoverable) {
   bool was_held;
   {
     std::lock_guard lock(mutex);
@@ -140,6 +149,12 @@ void BasicAsyncLock::State::MarkLost(std::uint64_t of_generation, const std::str
   }
   if (of_generation != generation || !was_held) {
     queued = false;
+    return;
+  }
+  if (recovering) return;  // Recover decides
+  if (recoverable && options.renew_after_disconnect) {
+    recovering = true;
+    asio::co_spawn(strand, Recover(shared_from_this(), of_generation, reason), asio::detached);
     return;
   }
   Forget();
@@ -153,7 +168,7 @@ awaitable<void> BasicAsyncLock::State::RenewLoop([[maybe_unused]] std::shared_pt
     renew_timer.expires_at(std::min(next_renew, steady_clock::now() + kKeepAlive));
     boost::system::error_code ec;
     co_await renew_timer.async_wait(asio::redirect_error(use_awaitable, ec));
-    if (my_generation != generation) co_return;
+    if (my_generation != generation || recovering) co_return;  // Recover took over
     std::optional<Grant> current;
     {
       std::lock_guard lock(mutex);
@@ -161,6 +176,7 @@ awaitable<void> BasicAsyncLock::State::RenewLoop([[maybe_unused]] std::shared_pt
     }
     if (!current) co_return;
     std::optional<std::string> failure;
+    bool recoverable = true;
     try {
       if (steady_clock::now() >= next_renew) {
         auto lease = co_await Run(ops::Renew(kind, key, current->token, options.lease_ttl));
@@ -169,19 +185,78 @@ awaitable<void> BasicAsyncLock::State::RenewLoop([[maybe_unused]] std::shared_pt
           std::lock_guard lock(mutex);
           if (grant) grant->lease = lease;
         }
+        lease_end = steady_clock::now() + seconds(std::max<std::int64_t>(lease, 0));
         next_renew = steady_clock::now() + RenewInterval();
       } else {
         co_await Run(ops::Ping());
       }
+    } catch (const ServerError& e) {
+      // Refused: the token holds nothing any more. (A plain `error` is a server that
+      // cannot answer for the key right now, e.g. a durable shard between leaders.)
+      failure = std::string("renewal failed: ") + e.what();
+      recoverable = e.code() == "error";
     } catch (const Error& e) {
       // Leave the loop through the flag: a co_return inside a handler makes GCC 12
       // destroy the frame's locals twice.
       failure = std::string("renewal failed: ") + e.what();
     }
     if (failure) {
-      MarkLost(my_generation, *failure);
+      MarkLost(my_generation, *failure, recoverable);
       co_return;
     }
+  }
+}
+
+awaitable<void> BasicAsyncLock::State::Recover([[maybe_unused]] std::shared_ptr<State> keep_alive,
+                                              std::uint64_t my_generation, std::string reason) {
+  std::vector<ServerAddress> candidates{server};
+  for (const auto& s : options.failover_servers) {
+    if (!(s == server)) candidates.push_back(s);
+  }
+  std::optional<Grant> held;
+  {
+    std::lock_guard lock(mutex);
+    held = grant;
+  }
+  auto backoff = std::chrono::milliseconds(100);
+  std::size_t attempt = 0;
+  bool refused = false;
+  while (held && my_generation == generation && !refused && steady_clock::now() < lease_end) {
+    server = candidates[attempt++ % candidates.size()];
+    ++connection_serial;  // the old connection's close is not news any more
+    if (connection) connection->close();
+    connection.reset();
+    std::optional<std::int64_t> renewed;
+    try {
+      co_await EnsureConnected();
+      renewed = co_await Run(ops::Renew(kind, key, held->token, options.lease_ttl));
+    } catch (const ServerError& e) {
+      reason = e.what();
+      refused = e.code() != "error";
+    } catch (const Error& e) {
+      reason = e.what();
+    }
+    if (my_generation != generation) break;
+    if (renewed) {
+      // Adopted by this connection; renewals go on from here.
+      recovering = false;
+      {
+        std::lock_guard lock(mutex);
+        if (grant) grant->lease = *renewed;
+      }
+      lease_end = steady_clock::now() + seconds(std::max<std::int64_t>(*renewed, 0));
+      asio::co_spawn(strand, RenewLoop(shared_from_this(), ++generation), asio::detached);
+      co_return;
+    }
+    if (refused) break;
+    renew_timer.expires_after(backoff);
+    boost::system::error_code ec;
+    co_await renew_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
+  recovering = false;
+  if (my_generation == generation) {
+    MarkLost(my_generation, refused ? reason : "lease ran out while reconnecting: " + reason);
   }
 }
 

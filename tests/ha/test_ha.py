@@ -192,6 +192,40 @@ class LeaderKilled(DurableTest):
         self.assertTrue(got and got.startswith("ok "), got)
 
 
+class ClientFailover(DurableTest):
+    """The client library (through dflockctl) reconnects and renews by token when the
+    replica it held through loses its leader: the command runs to its end, held."""
+
+    def test_dflockctl_keeps_its_lock_across_a_failover(self):
+        ctl = os.environ.get("DFLOCKCTL_BIN")
+        if not ctl:
+            self.skipTest("set DFLOCKCTL_BIN to the dflockctl executable")
+        leader = self.shard.leader()
+        f1, f2 = [r for r in self.shard.live() if r is not leader]
+        key = unique("ctl")
+        started = os.path.join(self.etcd.dir, "started")
+        proc = subprocess.Popen(
+            [ctl, "--server", "%s:%d" % (f1.host, f1.port), "lock", key, "--lease", "6", "--durable",
+             "--failover-server", "%s:%d" % (f2.host, f2.port), "--",
+             "sh", "-c", "touch %s; sleep 9" % started],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if not wait_until(lambda: os.path.exists(started) or proc.poll() is not None, timeout=10) \
+                or proc.poll() is not None:
+            self.fail("dflockctl did not start the command: %r" % (proc.communicate(),))
+        self.shard.kill(leader)
+        seen = []
+        while proc.poll() is None:
+            reply = try_req(f2, "l", key, "0", timeout=5)
+            seen.append(reply)
+            self.assertFalse(reply and reply.startswith("ok"), "granted while dflockctl held it")
+            time.sleep(0.3)
+        out, err = proc.communicate()
+        self.assertEqual(proc.returncode, 0, err.decode())
+        self.assertIn("timeout", seen)  # the lock was seen held after the failover
+        reply = try_req(f2, "l", key, "0 5")
+        self.assertTrue(reply and reply.startswith("ok "), reply)
+
+
 class PausedLeader(DurableTest):
     """SIGSTOP the leader past its election TTL while a fenced lock-set workload runs
     through every replica; SIGCONT it after another replica took over."""

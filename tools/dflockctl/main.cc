@@ -89,6 +89,15 @@ int main(int argc, char** argv) {
     sub->add_option("--lease,-l", locked.lease_s,
                     "lease in seconds (renewed in the background; default: the server's)")
         ->check(CLI::PositiveNumber);
+    sub->add_flag("--durable", locked.durable,
+                  "durable servers (etcd): if the connection drops, reconnect and renew by "
+                  "token instead of giving the lock up")
+        ->envname("DFLOCKCTL_DURABLE");
+    sub->add_option("--failover-server", locked.failover_servers,
+                    "with --durable: other replicas to reconnect through (repeatable)")
+        ->envname("DFLOCKCTL_FAILOVER_SERVERS")
+        ->delimiter(',')
+        ->allow_extra_args(false);  // one value per occurrence: the command follows
     sub->add_option("command", locked.argv, "the command to run, after --")->required();
   };
   auto* lock = app.add_subcommand("lock", "run a command while holding a lock: lock KEY -- CMD ARGS...");

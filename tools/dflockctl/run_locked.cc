@@ -72,6 +72,10 @@ int RunLocked(const GlobalOptions& global, const LockedCommand& command) {
   options.connection = ConnectOptionsFrom(global);
   options.acquire_timeout = std::chrono::seconds(command.timeout_s);
   if (command.lease_s > 0) options.lease_ttl = std::chrono::seconds(command.lease_s);
+  options.renew_after_disconnect = command.durable || !command.failover_servers.empty();
+  for (const auto& s : command.failover_servers) {
+    options.failover_servers.push_back(dflockd::ServerAddress::parse(s));
+  }
   options.on_lost = [&lost](const std::string& key, const std::string& reason) {
     std::cerr << "dflockctl: lost the lock on '" << key << "': " << reason << '\n';
     lost = true;

@@ -14,6 +14,9 @@ struct LockedCommand {
   long long timeout_s = 10;
   long long lease_s = 0;  // 0: the server's default
   std::vector<std::string> argv;
+  /// Durable servers: reconnect and renew by token when the connection drops.
+  bool durable = false;
+  std::vector<std::string> failover_servers;  ///< host:port, tried after the key's server
 };
 
 /// Acquires, runs argv (renewing the lease), releases; returns the exit status.

@@ -59,6 +59,15 @@ struct LockOptions {
   double renew_ratio = 0.5;  ///< renew every max(1 s, lease × ratio)
   ConnectOptions connection;
   LostCallback on_lost;
+  /// Durable servers (--etcd-endpoints, docs/ha.md): a hold outlives the replica that
+  /// granted it. When the connection holding the lock drops, or a renewal fails for
+  /// want of a server, reconnect (to the key's server, then each of
+  /// `failover_servers` in turn) and renew by token until the lease would have run
+  /// out; the new connection adopts the hold. Only a refused renewal (the server no
+  /// longer knows the token) or the lease running out is a loss. Leave it off for a
+  /// single server: there a dropped connection has already released the lock.
+  bool renew_after_disconnect = false;
+  std::vector<ServerAddress> failover_servers;
 };
 
 struct SignalOptions {
