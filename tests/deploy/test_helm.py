@@ -136,7 +136,9 @@ class Manifests(unittest.TestCase):
                 self.check_contract(docs)
 
     def check_contract(self, docs):
-        (sts_doc,) = by_kind(docs, "StatefulSet")
+        dflockd_sets = [d for d in by_kind(docs, "StatefulSet")
+                        if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "etcd"]
+        (sts_doc,) = dflockd_sets
         sts = deserialize(sts_doc)
         pod = sts.spec.template.spec
         (container,) = pod.containers
@@ -186,8 +188,24 @@ class Manifests(unittest.TestCase):
             self.assertIn(directory, mounts, "%s is not on a mounted volume" % path)
             return mounts[directory].name
 
-        data = volume_at(env["DFLOCKD_FENCE_STATE_FILE"])
-        self.assertTrue(data in claim_names or (data in volumes and volumes[data].empty_dir is not None))
+        durable = "DFLOCKD_ETCD_ENDPOINTS" in env
+        if durable:
+            # Holds and fences live in etcd; each replica advertises its pod address.
+            self.assertNotIn("DFLOCKD_FENCE_STATE_FILE", env)
+            self.assertNotIn("DFLOCKD_RESTART_GRACE_S", env)
+            self.assertEqual(env["DFLOCKD_ADVERTISE_ADDRESS"], "$(POD_IP):%d" % ports["native"])
+            names = [e.name for e in container.env]
+            self.assertLess(names.index("POD_IP"), names.index("DFLOCKD_ADVERTISE_ADDRESS"))
+            self.assertIsNotNone(pod.affinity.pod_anti_affinity)
+            etcd_sets = [d for d in by_kind(docs, "StatefulSet") if d is not sts_doc]
+            for member in env["DFLOCKD_ETCD_ENDPOINTS"].split(","):
+                host, port = member.rsplit(":", 1)
+                self.assertTrue(port.isdigit())
+                if etcd_sets:  # deployed here: the endpoints are its pods
+                    self.assertTrue(host.startswith(etcd_sets[0]["metadata"]["name"] + "-"), host)
+        else:
+            data = volume_at(env["DFLOCKD_FENCE_STATE_FILE"])
+            self.assertTrue(data in claim_names or (data in volumes and volumes[data].empty_dir is not None))
         if "DFLOCKD_AUTH_TOKEN_FILE" in env:
             volume = volumes[volume_at(env["DFLOCKD_AUTH_TOKEN_FILE"])]
             (secret,) = [d for d in by_kind(docs, "Secret")] or [None]
@@ -216,7 +234,8 @@ class Manifests(unittest.TestCase):
 
         # Services select the pods and expose the declared ports; headless = shard names.
         labels = sts.spec.template.metadata.labels
-        services = [deserialize(d) for d in by_kind(docs, "Service")]
+        services = [deserialize(d) for d in by_kind(docs, "Service")
+                    if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "etcd"]
         self.assertEqual(len(services), 2)
         headless = [s for s in services if s.spec.cluster_ip == "None"]
         self.assertEqual(len(headless), 1)
@@ -270,11 +289,23 @@ class Manifests(unittest.TestCase):
         with open(os.path.join(ROOT, "README.md")) as f:
             readme = f.read()
         documented = set(re.findall(r"\| `--[a-z-]+` \| `(DFLOCKD_[A-Z_]+)`", readme))
+        # Durable mode's settings are set when it is on.
+        (durable_sts,) = [d for d in by_kind(render("-f", os.path.join(CHART, "examples", "durable-etcd.yaml"),
+                                                     "--set", "durable.etcd.existingSecret=etcd-creds",
+                                                     "--set", "durable.etcd.tls.enabled=true",
+                                                     "--set", "durable.etcd.tls.existingSecret=etcd-tls",
+                                                     "--set", "durable.etcd.tls.clientCertificate=true"),
+                                              "StatefulSet")
+                          if d["metadata"]["labels"].get("app.kubernetes.io/component") != "etcd"]
+        env.update({e["name"]: e.get("value") for e in
+                    durable_sts["spec"]["template"]["spec"]["containers"][0]["env"]})
         not_for_the_chart = {"DFLOCKD_DEBUG", "DFLOCKD_AUTH_TOKEN", "DFLOCKD_AUTH_TOKEN_FILE",
                              "DFLOCKD_TLS_CERT", "DFLOCKD_TLS_KEY",
                              # derived from `shards` (test_shard_routing); the shared
                              # certificate is the peers' trust anchor
-                             "DFLOCKD_SHARDS", "DFLOCKD_SHARD_SELF", "DFLOCKD_SHARD_TLS_CA"}
+                             "DFLOCKD_SHARDS", "DFLOCKD_SHARD_SELF", "DFLOCKD_SHARD_TLS_CA",
+                             # the Secret's password reaches the server as a file
+                             "DFLOCKD_ETCD_PASSWORD"}
         missing = documented - not_for_the_chart - set(env)
         self.assertFalse(missing, "settings with no chart value: %s" % sorted(missing))
 
@@ -316,6 +347,11 @@ class BadValues(unittest.TestCase):
          "kubelet's gRPC probe speaks plaintext"),
         (["--set", "metrics.serviceMonitor.enabled=true", "--set", "ports.http=0"],
          "metrics.serviceMonitor needs ports.http"),
+        (["--set", "durable.enabled=true"], "durable.enabled needs durable.etcd.endpoints"),
+        (["--set", "durable.enabled=true", "--set", "durable.etcd.deploy=true", "--set", "shards=2"],
+         "durable.enabled needs shards: 1"),
+        (["--set", "durable.enabled=true", "--set", "durable.replicas=1"],
+         "durable.replicas: Must be greater than or equal to 2"),
     ]
 
     def test_bad_values(self):

@@ -65,6 +65,29 @@ app.kubernetes.io/component: lock-server
 {{- join "," $addresses }}
 {{- end }}
 
+{{/* Durable mode: every replica's native address (each forwards to the leader). */}}
+{{- define "dflockd.replicaAddresses" -}}
+{{- $addresses := list }}
+{{- range $i := until (int .Values.durable.replicas) }}
+{{- $addresses = append $addresses (printf "%s-%d.%s.%s.svc.%s:%d" (include "dflockd.fullname" $) $i (include "dflockd.headless" $) $.Release.Namespace $.Values.clusterDomain (int $.Values.ports.native)) }}
+{{- end }}
+{{- join "," $addresses }}
+{{- end }}
+
+{{/* Durable mode: the etcd members, as configured or as deployed by this chart. */}}
+{{- define "dflockd.etcdEndpoints" -}}
+{{- if .Values.durable.etcd.endpoints }}
+{{- join "," .Values.durable.etcd.endpoints }}
+{{- else }}
+{{- $fullname := include "dflockd.fullname" . }}
+{{- $members := list }}
+{{- range $i := until 3 }}
+{{- $members = append $members (printf "%s-etcd-%d.%s-etcd.%s.svc.%s:2379" $fullname $i $fullname $.Release.Namespace $.Values.clusterDomain) }}
+{{- end }}
+{{- join "," $members }}
+{{- end }}
+{{- end }}
+
 {{/* Which probe kind the pods use (see values.yaml, probes.type). */}}
 {{- define "dflockd.probeType" -}}
 {{- if ne .Values.probes.type "auto" }}
@@ -112,6 +135,17 @@ tcpSocket:
 {{- end }}
 {{- if and (eq $type "grpc") .Values.tls.enabled }}
 {{- fail "probes.type grpc cannot check a TLS port (kubelet's gRPC probe speaks plaintext): use tcp or http" }}
+{{- end }}
+{{- if .Values.durable.enabled }}
+{{- if ne (int .Values.shards) 1 }}
+{{- fail "durable.enabled needs shards: 1 (one durable shard per release for now)" }}
+{{- end }}
+{{- if and (not .Values.durable.etcd.endpoints) (not .Values.durable.etcd.deploy) }}
+{{- fail "durable.enabled needs durable.etcd.endpoints (or durable.etcd.deploy: true)" }}
+{{- end }}
+{{- if and .Values.durable.etcd.tls.enabled (not .Values.durable.etcd.tls.existingSecret) }}
+{{- fail "durable.etcd.tls.enabled needs durable.etcd.tls.existingSecret (ca.crt, and tls.crt/tls.key for client certificates)" }}
+{{- end }}
 {{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (eq (int .Values.ports.http) 0) }}
 {{- fail "metrics.serviceMonitor needs ports.http (/metrics is served there)" }}
