@@ -252,7 +252,10 @@ int RunServer(const Config& config) {
                                                    config.max_connections_per_ip);
   http_context.metrics = &metrics;
   http_context.render_metrics = [&] {
-    return router ? metrics.Render(engine) + router->RenderMetrics() : metrics.Render(engine);
+    std::string out = metrics.Render(engine);
+    if (router) out += router->RenderMetrics();
+    if (replica) out += replica->RenderMetrics();
+    return out;
   };
   http_context.draining = [&] { return engine.draining(); };
   std::unique_ptr<http::HttpListener> http_listener;

@@ -94,6 +94,28 @@ void Replica::Stop() { election_->Stop(); }
 
 DurableLogCounters Replica::log_counters() const { return log_->counters(); }
 
+std::string Replica::RenderMetrics() const {
+  const DurableLogCounters c = log_->counters();
+  const auto status = Status();
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help, auto value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
+  };
+  metric("dflockd_ha_leader", "gauge", "1 while this replica leads its shard.", serving_ ? 1 : 0);
+  metric("dflockd_ha_etcd_healthy", "gauge", "1 while the last etcd call succeeded.",
+         status.store_healthy ? 1 : 0);
+  metric("dflockd_ha_term", "gauge", "The leader's election revision, as this replica sees it.",
+         status.term);
+  metric("dflockd_ha_writes_total", "counter", "Txns committed to etcd by this replica.", c.txns);
+  metric("dflockd_ha_changes_total", "counter", "Changes committed (after coalescing).", c.changes);
+  metric("dflockd_ha_write_failures_total", "counter",
+         "Txns that failed or could not be resolved (each ends the term).", c.failures);
+  metric("dflockd_ha_writes_resolved_total", "counter",
+         "Txns whose answer was lost and whose outcome was read back.", c.resolved);
+  return out;
+}
+
 core::StatsSnapshot::Replication Replica::Status() const {
   std::lock_guard lock(status_mutex_);
   core::StatsSnapshot::Replication s = status_;

@@ -68,6 +68,8 @@ class Replica final : public core::CommandExecutor {
   core::StatsSnapshot::Replication Status() const;
   bool serving() const { return serving_; }
   DurableLogCounters log_counters() const;
+  /// Prometheus lines: role, writes, changes, failures (engine thread).
+  std::string RenderMetrics() const;
 
   core::SessionId OpenSession(core::SessionSink* sink) override { return host_.OpenSession(sink); }
   void CloseSession(core::SessionId session) override { host_.CloseSession(session); }
