@@ -117,6 +117,8 @@ class Engine final : public CommandExecutor {
   void JournalHold(const Holder& h);
   Result<Resource*> FindOrCreate(Namespace ns, const std::string& key, std::uint32_t limit);
   Resource* Find(Namespace ns, std::string_view key);
+  /// As FindOrCreate, ignoring --max-locks (state restored from the durable store).
+  Result<Resource*> FindOrCreateUncapped(Namespace ns, std::string_view key, std::uint32_t limit);
   Holder* FindHolder(Resource& r, const Token& token);
   /// The unexpired holder of `token_text` on (ns, key), or kInvalid / kNotHeld.
   Result<Holder*> FindLiveHolder(Namespace ns, const std::string& key,

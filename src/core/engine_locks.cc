@@ -413,17 +413,25 @@ Result<Reply> Engine::DoRenew(SessionState* s, Renew& cmd) {
   return Reply{Renewed{h->lease_s}};
 }
 
-Result<Ack> Engine::Restore(const HoldRecord& hold) {
-  auto& map = resources_[static_cast<int>(hold.ns)];
-  auto [it, inserted] = map.try_emplace(std::string(hold.key));
+Result<Resource*> Engine::FindOrCreateUncapped(Namespace ns, std::string_view key,
+                                              std::uint32_t limit) {
+  auto& map = resources_[static_cast<int>(ns)];
+  auto [it, inserted] = map.try_emplace(std::string(key));
   Resource& r = it->second;
   if (inserted) {
     r.key = &it->first;
-    r.ns = hold.ns;
-    r.limit = hold.limit;
-  } else if (r.limit != hold.limit) {
+    r.ns = ns;
+    r.limit = limit;
+  } else if (r.limit != limit) {
     return ErrorCode::kLimitMismatch;
   }
+  return &r;
+}
+
+Result<Ack> Engine::Restore(const HoldRecord& hold) {
+  auto found = FindOrCreateUncapped(hold.ns, hold.key, hold.limit);
+  if (!found) return found.error();
+  Resource& r = *found.value();
   if (FindHolder(r, hold.token) != nullptr) return ErrorCode::kInvalid;
   Holder* h = holders_.Acquire();
   h->resource = &r;
@@ -441,16 +449,9 @@ Result<Ack> Engine::Restore(const HoldRecord& hold) {
 }
 
 Result<Ack> Engine::RestoreDelay(const DelayRecord& delay, std::int64_t delay_s) {
-  auto& map = resources_[static_cast<int>(delay.ns)];
-  auto [it, inserted] = map.try_emplace(std::string(delay.key));
-  Resource& r = it->second;
-  if (inserted) {
-    r.key = &it->first;
-    r.ns = delay.ns;
-    r.limit = delay.limit;
-  } else if (r.limit != delay.limit) {
-    return ErrorCode::kLimitMismatch;
-  }
+  auto found = FindOrCreateUncapped(delay.ns, delay.key, delay.limit);
+  if (!found) return found.error();
+  Resource& r = *found.value();
   Journal* journal = std::exchange(journal_, nullptr);  // it is in the store already
   StartDelay(r, delay_s, clock_.Now(), delay.token);
   journal_ = journal;
