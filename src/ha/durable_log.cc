@@ -65,12 +65,27 @@ void DurableLog::Abort(core::ErrorCode why) {
   for (auto& w : failed) w.done(why);
 }
 
-void DurableLog::Deliver(core::Completion done, core::Result<core::Reply> result) {
+void DurableLog::Deliver(core::SessionId session, core::Completion done,
+                         core::Result<core::Reply> result) {
   if (!active_ || (waiting_.empty() && committed_ >= recorded_)) {
     done(std::move(result));
     return;
   }
-  waiting_.push_back(Waiting{recorded_, std::move(done), std::move(result)});
+  waiting_.push_back(Waiting{recorded_, session, std::move(done), std::move(result)});
+}
+
+void DurableLog::CancelSession(core::SessionId session) {
+  if (session == 0 || waiting_.empty()) return;
+  std::vector<core::Completion> cancelled;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->session == session) {
+      cancelled.push_back(std::move(it->done));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& done : cancelled) done(core::ErrorCode::kCancelled);
 }
 
 std::int64_t DurableLog::UnixMs(core::TimePoint t) const {

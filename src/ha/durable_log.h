@@ -69,8 +69,11 @@ class DurableLog final : public core::Journal {
   bool active() const { return active_; }
 
   /// Hands `result` to `done` once every change recorded so far is committed (at once
-  /// when none is waiting, or when no term is active).
-  void Deliver(core::Completion done, core::Result<core::Reply> result);
+  /// when none is waiting, or when no term is active). `session`: whose reply it is.
+  void Deliver(core::SessionId session, core::Completion done, core::Result<core::Reply> result);
+  /// The session is closing: its waiting replies run now, with kCancelled (the
+  /// executor's contract: nothing of a session completes after CloseSession).
+  void CancelSession(core::SessionId session);
 
   void Held(const core::HoldRecord& hold) override;
   void Dropped(const core::Token& token) override;
@@ -88,6 +91,7 @@ class DurableLog final : public core::Journal {
   };
   struct Waiting {
     std::uint64_t need;
+    core::SessionId session;
     core::Completion done;
     core::Result<core::Reply> result;
   };

@@ -140,10 +140,49 @@ core::RequestId Replica::Submit(core::SessionId session, core::Command command,
     }
     return host_.Submit(session, std::move(command), std::move(done));
   }
-  auto durable = [this, done = std::move(done)](core::Result<core::Reply> r) mutable {
-    log_->Deliver(std::move(done), std::move(r));
+  auto durable = [this, session, done = std::move(done)](core::Result<core::Reply> r) mutable {
+    log_->Deliver(session, std::move(done), std::move(r));
   };
   return host_.Submit(session, std::move(command), std::move(durable));
+}
+
+/// Stands between the engine and an adapter's sink, so that when the engine itself
+/// ends a session (slow consumer), replies held for a commit run before the adapter
+/// lets go of its connection.
+class Replica::Sink final : public core::SessionSink {
+ public:
+  Sink(Replica& r, core::SessionSink* down) : r_(r), down_(down) {}
+  core::SessionId id = 0;
+  bool Push(std::string_view channel, std::string_view payload) override {
+    return down_->Push(channel, payload);
+  }
+  void Evicted() override {
+    core::SessionSink* down = down_;
+    r_.log_->CancelSession(id);
+    r_.sinks_.erase(id);  // destroys *this
+    down->Evicted();
+  }
+
+ private:
+  Replica& r_;
+  core::SessionSink* down_;
+};
+
+core::SessionId Replica::OpenSession(core::SessionSink* sink) {
+  if (sink == nullptr) return host_.OpenSession(nullptr);
+  auto wrapper = std::make_unique<Sink>(*this, sink);
+  const core::SessionId id = host_.OpenSession(wrapper.get());
+  wrapper->id = id;
+  sinks_.emplace(id, std::move(wrapper));
+  return id;
+}
+
+void Replica::CloseSession(core::SessionId session) {
+  host_.CloseSession(session);  // its waiters complete (kCancelled) and may be held too
+  // Replies held for a commit belong to a connection that is going away: they run now,
+  // inside CloseSession, as the engine's own pending completions do.
+  log_->CancelSession(session);
+  sinks_.erase(session);
 }
 
 void Replica::Elected(std::int64_t term) {

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "core/engine.h"
 #include "core/executor.h"
@@ -71,8 +72,8 @@ class Replica final : public core::CommandExecutor {
   /// Prometheus lines: role, writes, changes, failures (engine thread).
   std::string RenderMetrics() const;
 
-  core::SessionId OpenSession(core::SessionSink* sink) override { return host_.OpenSession(sink); }
-  void CloseSession(core::SessionId session) override { host_.CloseSession(session); }
+  core::SessionId OpenSession(core::SessionSink* sink) override;
+  void CloseSession(core::SessionId session) override;
   core::RequestId Submit(core::SessionId session, core::Command command,
                          core::Completion done) override;
   void Cancel(core::RequestId request) override { host_.Cancel(request); }
@@ -87,6 +88,7 @@ class Replica final : public core::CommandExecutor {
  private:
   struct Loaded;
   class ElectionEvents;
+  class Sink;
 
   // From the election thread.
   void Elected(std::int64_t term);
@@ -108,6 +110,7 @@ class Replica final : public core::CommandExecutor {
   std::unique_ptr<ElectionEvents> events_;
   std::unique_ptr<Election> election_;
   LeaderFn on_leader_;
+  std::unordered_map<core::SessionId, std::unique_ptr<Sink>> sinks_;
   bool serving_ = false;  ///< engine thread
   std::int64_t serving_term_ = 0;
   std::int64_t fence_revision_ = 0;  ///< fences of this term are above it << 20
