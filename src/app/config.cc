@@ -73,6 +73,16 @@ void ValidateShards(Config& c, const std::string& shards, const std::string& sel
               std::to_string(c.shards.size()) + " entries)");
 }
 
+std::string ReadSecretFile(const std::string& path, const std::string& flag) {
+  std::ifstream in(path);
+  Require(in.good(), "cannot read " + flag + " " + path);
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string value = Trim(content.str());
+  Require(!value.empty(), flag + " " + path + " is empty");
+  return value;
+}
+
 void Validate(Config& c, const std::string& auth_token_file) {
   Require(c.port != 0, "--port must be between 1 and 65535");
   Require(c.default_lease_ttl_s >= 1 && c.default_lease_ttl_s <= core::kMaxLeaseS,
@@ -102,25 +112,10 @@ void Validate(Config& c, const std::string& auth_token_file) {
           "--tls-cert and --tls-key must be given together");
   if (!auth_token_file.empty()) {
     Require(c.auth_token.empty(), "use either --auth-token or --auth-token-file, not both");
-    std::ifstream in(auth_token_file);
-    Require(in.good(), "cannot read --auth-token-file " + auth_token_file);
-    std::stringstream content;
-    content << in.rdbuf();
-    c.auth_token = Trim(content.str());
-    Require(!c.auth_token.empty(), "--auth-token-file " + auth_token_file + " is empty");
+    c.auth_token = ReadSecretFile(auth_token_file, "--auth-token-file");
   }
   Require(c.auth_token.find_first_of("\r\n") == std::string::npos,
           "--auth-token must be a single line");
-}
-
-std::string ReadSecretFile(const std::string& path, const std::string& flag) {
-  std::ifstream in(path);
-  Require(in.good(), "cannot read " + flag + " " + path);
-  std::stringstream content;
-  content << in.rdbuf();
-  std::string value = Trim(content.str());
-  Require(!value.empty(), flag + " " + path + " is empty");
-  return value;
 }
 
 void ValidateDurable(Config& c, const std::string& endpoints, const std::string& password_file) {
