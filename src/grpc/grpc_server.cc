@@ -6,22 +6,15 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "io/read_file.h"
 #include "grpc/service.h"
 
 namespace dflockd::grpc_api {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
+using io::ReadFile;
 
 std::string ListenAddress(const std::string& host, std::uint16_t port) {
   bool ipv6 = host.find(':') != std::string::npos;

@@ -3,22 +3,15 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+#include "io/read_file.h"
 
 namespace dflockd::ha {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using io::ReadFile;
 
 std::shared_ptr<grpc::ChannelCredentials> Credentials(const EtcdOptions& o) {
   if (o.ca_file.empty() && o.cert_file.empty()) return grpc::InsecureChannelCredentials();
