@@ -130,9 +130,6 @@ void ValidateDurable(Config& c, const std::string& endpoints, const std::string&
   } catch (const std::invalid_argument& e) {
     throw CLI::ValidationError(std::string("--etcd-endpoints: ") + e.what());
   }
-  Require(c.shards.empty(),
-          "--etcd-endpoints with --shards is not supported yet: run one durable shard per "
-          "replica group");
   Require(c.fence_state_file.empty() && c.restart_grace_s == 0,
           "durable mode keeps fences and holds in etcd: --fence-state-file and --restart-grace "
           "do not apply");

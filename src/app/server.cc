@@ -195,8 +195,8 @@ int RunServer(const Config& config) {
         router->SetLeader(std::move(leader));
       });
     }
-    cluster_hooks.mark_peer = [&router](core::SessionId s, bool detached) {
-      return router->MarkPeer(s, detached);
+    cluster_hooks.mark_peer = [&router](core::SessionId s, bool detached, std::size_t from_shard) {
+      return router->MarkPeer(s, detached, from_shard);
     };
     cluster_hooks.topology_json = cluster::TopologyJson(topology);
   }

@@ -64,6 +64,7 @@ struct Router::Session final : core::SessionSink {
   core::SessionId id = 0;
   core::SessionSink* downstream = nullptr;  ///< the adapter's sink; null if it never listens
   Kind kind = Kind::kClient;
+  std::size_t from_shard = 0;  ///< peers: the shard the connection comes from
   std::vector<std::shared_ptr<Upstream>> upstreams;  ///< by shard
   /// Holds or two-phase state were made through upstreams[shard]: losing that
   /// connection loses them, so the client must be told (its session ends).
@@ -148,7 +149,7 @@ void Router::SetLeader(std::optional<std::string> address) {
     spdlog::info("keys of this shard are served by the leader at {}", *address);
     slot = MakePeer(leader_slot_, *address);
     for (auto& [id, s] : sessions_) {
-      if (!s->subscriptions.empty() && s->kind == Session::Kind::kClient) resubscribe_.insert(id);
+      if (!s->subscriptions.empty() && SubscribesOn(*s, leader_slot_)) resubscribe_.insert(id);
     }
   }
 }
@@ -189,6 +190,16 @@ Router::Session* Router::Find(core::SessionId id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
+bool Router::Relays(const Session& s) const {
+  return config_.replicated && s.kind != Session::Kind::kClient &&
+         s.from_shard != config_.topology.self;
+}
+
+bool Router::SubscribesOn(const Session& s, std::size_t slot) const {
+  if (s.kind == Session::Kind::kClient) return true;
+  return slot == leader_slot_ && Relays(s);
+}
+
 core::SessionId Router::OpenSession(core::SessionSink* sink) {
   auto s = std::make_unique<Session>();
   s->router = this;
@@ -208,7 +219,7 @@ core::SessionSink* Router::Forget(core::SessionId id, bool engine_closed) {
   if (auto it = sessions_.find(id); it != sessions_.end()) {
     Session& s = *it->second;
     down = s.downstream;
-    if (s.detached_request != core::kNoRequest && !engine_closed) local_.Cancel(s.detached_request);
+    if (s.detached_request != core::kNoRequest && !engine_closed) Cancel(s.detached_request);
     Detach(s);
     if (s.kind != Session::Kind::kClient) --peer_sessions_;
     detached_peers_.erase(id);
@@ -218,12 +229,15 @@ core::SessionSink* Router::Forget(core::SessionId id, bool engine_closed) {
   return down;
 }
 
-bool Router::MarkPeer(core::SessionId id, bool detached) {
+bool Router::MarkPeer(core::SessionId id, bool detached, std::size_t from_shard) {
   Session* s = Find(id);
   if (s == nullptr || s->kind != Session::Kind::kClient) return false;
-  // A peer session forwards nothing: drop whatever it may have set up as a client.
+  // Drop whatever it may have set up as a client: a peer session forwards at most to
+  // this shard's leader.
   Detach(*s);
+  s->subscriptions.clear();
   s->kind = detached ? Session::Kind::kPeerDetached : Session::Kind::kPeer;
+  s->from_shard = from_shard;
   ++peer_sessions_;
   if (detached) detached_peers_.insert(id);
   return true;
@@ -262,6 +276,11 @@ core::RequestId Router::Submit(core::SessionId sid, core::Command command, core:
     const bool local_keys = owned && leader == kNoSlot;  // this process serves the key
     Session* s = (local_keys && !detached_peer) || sid == 0 ? nullptr : Find(sid);
     const bool from_peer = detached_peer || (s != nullptr && s->kind != Session::Kind::kClient);
+    // Another shard's request that reached a follower of this (durable) shard: once on
+    // to the leader, over the peer session's own connection (its holds end with it) or,
+    // for a detached peer, a pooled one.
+    const bool relay = from_peer && owned && leader != kNoSlot && s != nullptr && Relays(*s) &&
+                       core::IsValid(command);
     if (detached_peer && (std::holds_alternative<core::Acquire>(command) ||
                           std::holds_alternative<core::Renew>(command))) {
       // Another shard's REST/unary acquire or renew: no session owns the hold, as
@@ -271,11 +290,15 @@ core::RequestId Router::Submit(core::SessionId sid, core::Command command, core:
         if (Session* p = Find(sid)) p->detached_request = core::kNoRequest;
         done(std::move(r));
       };
-      core::RequestId rid = local_.Submit(0, std::move(command), std::move(wrapped));
+      core::RequestId rid = relay ? Forward(nullptr, leader, std::move(command), std::move(wrapped))
+                                  : local_.Submit(0, std::move(command), std::move(wrapped));
       if (rid != core::kNoRequest) {
         if (Session* p = Find(sid)) p->detached_request = rid;
       }
       return rid;
+    }
+    if (relay) {
+      return Forward(detached_peer ? nullptr : s, leader, std::move(command), std::move(done));
     }
     if (local_keys || from_peer || !core::IsValid(command)) {
       return local_.Submit(sid, std::move(command), std::move(done));
@@ -294,7 +317,7 @@ core::RequestId Router::Submit(core::SessionId sid, core::Command command, core:
   if (std::holds_alternative<core::Listen>(command) ||
       std::holds_alternative<core::Unlisten>(command)) {
     Session* s = sid == 0 ? nullptr : Find(sid);
-    if (s == nullptr || s->kind != Session::Kind::kClient) {
+    if (s == nullptr || (s->kind != Session::Kind::kClient && !Relays(*s))) {
       return local_.Submit(sid, std::move(command), std::move(done));
     }
     return Subscribe(*s, std::move(command), std::move(done));
@@ -484,7 +507,7 @@ core::RequestId Router::Subscribe(Session& s, core::Command command, core::Compl
     AppendPeerRequest(bytes, peer_command);
     const auto now = Clock::now();
     for (std::size_t shard = 0; shard < peers_.size(); ++shard) {
-      if (!peers_[shard]) continue;
+      if (!peers_[shard] || !SubscribesOn(*s, shard)) continue;
       if (!peers_[shard]->Available(now)) {
         if (listen) resubscribe_.insert(s->id);  // registered when it is back
         continue;
@@ -668,7 +691,7 @@ void Router::OnTick() {
     }
     bool complete = true;
     for (std::size_t shard = 0; shard < peers_.size(); ++shard) {
-      if (!peers_[shard] || s->upstreams[shard]) continue;
+      if (!peers_[shard] || s->upstreams[shard] || !SubscribesOn(*s, shard)) continue;
       if (!peers_[shard]->Available(now)) {
         complete = false;
         continue;

@@ -17,7 +17,10 @@
 //  * Durable mode (`replicated`): the keys this shard owns live on its leader replica.
 //    While another replica leads (SetLeader), they are forwarded to it through one more
 //    peer slot, as are publishes (a publish runs once, on the leader) and stats;
-//    subscriptions are registered here and on the leader.
+//    subscriptions are registered here and on the leader. A connection from another
+//    shard that reached a follower is passed on to the leader once (its requests and
+//    subscriptions go there); one from a replica of this shard never is (the peer hello
+//    carries the shard index), so no request travels more than two hops or loops.
 //
 // Threading: all on the engine's io_context thread, like the engine itself.
 #pragma once
@@ -78,9 +81,10 @@ class Router final : public core::CommandExecutor {
   }
   void Unwatch(core::WatchId watch) override { local_.Unwatch(watch); }
 
-  /// Native `peer`: the session is another shard's upstream connection. Its commands
-  /// run here; `detached`: its acquires belong to no session.
-  bool MarkPeer(core::SessionId session, bool detached);
+  /// Native `peer`: the session is another shard's upstream connection (from shard
+  /// `from_shard`). Its commands run here, or on this shard's leader (durable mode, from
+  /// another shard); `detached`: its acquires belong to no session.
+  bool MarkPeer(core::SessionId session, bool detached, std::size_t from_shard);
 
   const Topology& topology() const { return config_.topology; }
   /// Durable mode: the leader's native address, or nullopt when this replica serves its
@@ -101,6 +105,12 @@ class Router final : public core::CommandExecutor {
   class Gather;
 
   Session* Find(core::SessionId id);
+  /// Durable mode: `s` came from another shard and may be passed on to this shard's
+  /// leader (its own replicas' connections never are).
+  bool Relays(const Session& s) const;
+  /// Whether `s`'s subscriptions are registered on peer slot `slot`: a client's on every
+  /// shard and the leader, a relayed peer's on the leader only.
+  bool SubscribesOn(const Session& s, std::size_t slot) const;
   std::unique_ptr<Peer> MakePeer(std::size_t index, const std::string& address) const;
   /// Durable mode with another replica leading: its slot in peers_, else npos.
   std::size_t RemoteLeader() const {

@@ -143,10 +143,12 @@ bool TakeLockDelay(Fields& f, std::optional<std::int64_t>& delay) {
 
 MappedRequest MapPeerHello(const RawRequest& r) {
   const std::string_view mode = Trim(r.arg);
-  if (mode != "session" && mode != "detached") return Invalid();
+  const auto shard = core::ParseDecimal(r.key);
+  if ((mode != "session" && mode != "detached") || !shard || *shard > 65535) return Invalid();
   MappedRequest m;
   m.kind = RequestKind::kPeer;
   m.peer_detached = mode == "detached";
+  m.peer_shard = static_cast<std::size_t>(*shard);
   return m;
 }
 

@@ -25,6 +25,7 @@ struct MappedRequest {
   std::string_view auth_token;
   bool enqueue = false;  ///< the reply to a grant is `acquired`, not `ok`
   bool peer_detached = false;
+  std::size_t peer_shard = 0;  ///< `peer`: the index of the shard the connection comes from
 };
 
 /// Splits the arg line into fields and parses numbers. Range checks on values are

@@ -331,7 +331,7 @@ class Session final : public SessionBase,
       return;
     }
     if (m.kind == RequestKind::kPeer && ctx_.cluster != nullptr && !peer_ &&
-        ctx_.cluster->mark_peer(id_, m.peer_detached)) {
+        ctx_.cluster->mark_peer(id_, m.peer_detached, m.peer_shard)) {
       peer_ = true;
       out_.append("ok\n");
       return;

@@ -26,8 +26,9 @@ struct SessionOptions {
 
 /// Sharded mode (cluster/router.h): what a native connection may ask of the router.
 struct ClusterHooks {
-  /// `peer`: the connection comes from another shard. False: refused.
-  std::function<bool(core::SessionId, bool detached)> mark_peer;
+  /// `peer`: the connection comes from another shard (or, in durable mode, another
+  /// replica of this one: the same shard index). False: refused.
+  std::function<bool(core::SessionId, bool detached, std::size_t from_shard)> mark_peer;
   std::string topology_json;  ///< the `topology` reply's JSON
 };
 

@@ -4,6 +4,7 @@ Members keep their data on tmpfs when /dev/shm exists (etcd fsyncs every write; 
 tests measure dflockd, not the disk) and use short raft timings, so losing the etcd
 leader costs well under a second.
 """
+import json
 import os
 import shutil
 import socket
@@ -85,6 +86,15 @@ class EtcdCluster:
             time.sleep(0.2)
         raise RuntimeError("etcd cluster did not become healthy:\n" +
                            "\n".join(open(f, errors="replace").read()[-2000:] for f in self.logs))
+
+    def leader_endpoint(self):
+        """The client endpoint of the current raft leader."""
+        r = subprocess.run(["etcdctl", "--endpoints", self.endpoints, "endpoint", "status", "-w", "json"],
+                           env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, check=True)
+        for st in json.loads(r.stdout):
+            if st["Status"]["leader"] == st["Status"]["header"]["member_id"]:
+                return st["Endpoint"]
+        raise RuntimeError("no etcd leader")
 
     def get_prefix(self, prefix):
         r = subprocess.run(["etcdctl", "--endpoints", self.endpoints, "get", "--prefix", prefix],

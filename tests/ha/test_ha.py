@@ -466,9 +466,6 @@ class Configuration(unittest.TestCase):
         return subprocess.run([binary_path(), *args], capture_output=True, timeout=10)
 
     def test_invalid_combinations_are_refused(self):
-        r = self.run_server("--etcd-endpoints", "127.0.0.1:1", "--shards", "a:1,b:2", "--shard-self", "0")
-        self.assertEqual(r.returncode, 1)
-        self.assertIn(b"--shards", r.stderr)
         r = self.run_server("--etcd-prefix", "/x")
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"--etcd-endpoints", r.stderr)

@@ -86,5 +86,20 @@ TEST(CommandMapper, UnknownCommands) {
   }
 }
 
+TEST(CommandMapper, PeerHelloCarriesTheShardIndex) {
+  MappedRequest m = Map("peer", "3", "detached");
+  ASSERT_EQ(m.kind, RequestKind::kPeer);
+  EXPECT_TRUE(m.peer_detached);
+  EXPECT_EQ(m.peer_shard, 3u);
+  m = Map("peer", "0", "session");
+  ASSERT_EQ(m.kind, RequestKind::kPeer);
+  EXPECT_FALSE(m.peer_detached);
+  EXPECT_EQ(m.peer_shard, 0u);
+  for (const char* shard : {"", "_", "-1", "x", "65536"}) {
+    EXPECT_EQ(Map("peer", shard, "session").kind, RequestKind::kInvalid) << shard;
+  }
+  EXPECT_EQ(Map("peer", "1", "other").kind, RequestKind::kInvalid);
+}
+
 }  // namespace
 }  // namespace dflockd::native
