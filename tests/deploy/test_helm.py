@@ -138,7 +138,11 @@ class Manifests(unittest.TestCase):
     def check_contract(self, docs):
         dflockd_sets = [d for d in by_kind(docs, "StatefulSet")
                         if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "etcd"]
-        (sts_doc,) = dflockd_sets
+        # One StatefulSet, or (durable shards) one per shard, each its shard's replicas.
+        for sts_doc in dflockd_sets:
+            self.check_stateful_set(docs, sts_doc, dflockd_sets)
+
+    def check_stateful_set(self, docs, sts_doc, dflockd_sets):
         sts = deserialize(sts_doc)
         pod = sts.spec.template.spec
         (container,) = pod.containers
@@ -197,7 +201,7 @@ class Manifests(unittest.TestCase):
             names = [e.name for e in container.env]
             self.assertLess(names.index("POD_IP"), names.index("DFLOCKD_ADVERTISE_ADDRESS"))
             self.assertIsNotNone(pod.affinity.pod_anti_affinity)
-            etcd_sets = [d for d in by_kind(docs, "StatefulSet") if d is not sts_doc]
+            etcd_sets = [d for d in by_kind(docs, "StatefulSet") if d not in dflockd_sets]
             for member in env["DFLOCKD_ETCD_ENDPOINTS"].split(","):
                 host, port = member.rsplit(":", 1)
                 self.assertTrue(port.isdigit())
@@ -236,6 +240,9 @@ class Manifests(unittest.TestCase):
         labels = sts.spec.template.metadata.labels
         services = [deserialize(d) for d in by_kind(docs, "Service")
                     if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "etcd"]
+        shard_services = [svc for svc in services if "dflockd.io/shard" in svc.spec.selector]
+        self.assertEqual(len(shard_services), len(dflockd_sets) if len(dflockd_sets) > 1 else 0)
+        services = [svc for svc in services if svc not in shard_services]
         self.assertEqual(len(services), 2)
         headless = [s for s in services if s.spec.cluster_ip == "None"]
         self.assertEqual(len(headless), 1)
@@ -248,16 +255,32 @@ class Manifests(unittest.TestCase):
 
         pdbs = by_kind(docs, "PodDisruptionBudget")
         self.assertEqual(len(pdbs), 1)
-        self.assertEqual(deserialize(pdbs[0]).spec.selector.match_labels,
-                         sts.spec.selector.match_labels)
+        for key, value in deserialize(pdbs[0]).spec.selector.match_labels.items():
+            self.assertEqual(sts.spec.selector.match_labels[key], value)
+        if len(dflockd_sets) > 1:
+            # Durable shards: the pods of shard i, their Service, their shard list entry.
+            shard = sts.spec.selector.match_labels["dflockd.io/shard"]
+            self.assertEqual(env["DFLOCKD_SHARD_SELF"], shard)
+            self.assertTrue(env["DFLOCKD_ETCD_PREFIX"].endswith("/" + shard))
+            (svc,) = [svc for svc in shard_services if svc.spec.selector["dflockd.io/shard"] == shard]
+            self.assertEqual(env["DFLOCKD_SHARDS"].split(",")[int(shard)].split(".")[0], svc.metadata.name)
+            for key, value in svc.spec.selector.items():
+                self.assertEqual(labels[key], value)
+            anti = pod.affinity.pod_anti_affinity
+            terms = anti.required_during_scheduling_ignored_during_execution or \
+                [t.pod_affinity_term for t in anti.preferred_during_scheduling_ignored_during_execution]
+            self.assertEqual(terms[0].label_selector.match_labels["dflockd.io/shard"], shard)
 
         # The helm test pod checks every shard, in routing order.
         (test_pod,) = [deserialize(d) for d in by_kind(docs, "Pod")]
         self.assertEqual(test_pod.metadata.annotations["helm.sh/hook"], "test")
         test_env = {e.name: e.value for e in test_pod.spec.containers[0].env}
         shards = test_env["SHARDS"].split(",")
-        self.assertEqual(len(shards), sts.spec.replicas)
-        for i, address in enumerate(shards):
+        self.assertEqual(len(shards), sum(d["spec"]["replicas"] for d in dflockd_sets))
+        mine = [a for a in shards if a.startswith(sts.metadata.name + "-")
+                and a[len(sts.metadata.name) + 1:].split(".")[0].isdigit()]
+        self.assertEqual(len(mine), sts.spec.replicas)
+        for i, address in enumerate(mine):
             self.assertTrue(address.startswith("%s-%d.%s." % (sts.metadata.name, i, headless[0].metadata.name)),
                             address)
             self.assertTrue(address.endswith(":%d" % ports["native"]))
@@ -348,8 +371,8 @@ class BadValues(unittest.TestCase):
         (["--set", "metrics.serviceMonitor.enabled=true", "--set", "ports.http=0"],
          "metrics.serviceMonitor needs ports.http"),
         (["--set", "durable.enabled=true"], "durable.enabled needs durable.etcd.endpoints"),
-        (["--set", "durable.enabled=true", "--set", "durable.etcd.deploy=true", "--set", "shards=2"],
-         "durable.enabled needs shards: 1"),
+        (["--set", "durable.enabled=true", "--set", "durable.etcd.deploy=true", "--set", "shards=2",
+          "--set", "shardRouting=false"], "durable.enabled with several shards needs shardRouting: true"),
         (["--set", "durable.enabled=true", "--set", "durable.replicas=1"],
          "durable.replicas: Must be greater than or equal to 2"),
     ]

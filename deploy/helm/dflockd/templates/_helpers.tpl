@@ -56,11 +56,41 @@ app.kubernetes.io/component: lock-server
 {{- default (printf "%s-auth" (include "dflockd.fullname" .)) .Values.auth.existingSecret }}
 {{- end }}
 
-{{/* Ordered native addresses of the shards: clients route by crc32(key) % count. */}}
+{{/* Durable mode with several shards: each shard is its own group of replicas. */}}
+{{- define "dflockd.durableShards" -}}
+{{- if and .Values.durable.enabled (gt (int .Values.shards) 1) }}true{{- end }}
+{{- end }}
+
+{{/* The StatefulSets (a JSON list): one, or with durable shards one per shard
+     (<fullname>-shard-<i>, labelled dflockd.io/shard), each with its shard index
+     and etcd prefix. */}}
+{{- define "dflockd.groups" -}}
+{{- $fullname := include "dflockd.fullname" . }}
+{{- $prefix := default (printf "/dflockd/%s" $fullname) .Values.durable.etcd.prefix }}
+{{- $groups := list }}
+{{- if include "dflockd.durableShards" . }}
+{{- range $i := until (int .Values.shards) }}
+{{- $groups = append $groups (dict "name" (printf "%s-shard-%d" $fullname $i) "replicas" (int $.Values.durable.replicas) "shardSelf" (toString $i) "etcdPrefix" (printf "%s/%d" $prefix $i) "labels" (dict "dflockd.io/shard" (toString $i))) }}
+{{- end }}
+{{- else }}
+{{- $groups = append $groups (dict "name" $fullname "replicas" (int (.Values.durable.enabled | ternary .Values.durable.replicas .Values.shards)) "shardSelf" "auto" "etcdPrefix" $prefix "labels" (dict)) }}
+{{- end }}
+{{- toJson $groups }}
+{{- end }}
+
+{{/* Ordered native addresses of the shards: clients route by crc32(key) % count.
+     A pod per shard (headless names), or with durable shards each shard's Service
+     (it reaches any replica; each forwards to its leader). */}}
 {{- define "dflockd.shardAddresses" -}}
 {{- $addresses := list }}
 {{- range $i := until (int .Values.shards) }}
+{{- if include "dflockd.durableShards" $ }}
+{{- $addresses = append $addresses (printf "%s-shard-%d.%s.svc.%s:%d" (include "dflockd.fullname" $) $i $.Release.Namespace $.Values.clusterDomain (int $.Values.ports.native)) }}
+{{- else if $.Values.durable.enabled }}
+{{- $addresses = append $addresses (printf "%s.%s.svc.%s:%d" (include "dflockd.fullname" $) $.Release.Namespace $.Values.clusterDomain (int $.Values.ports.native)) }}
+{{- else }}
 {{- $addresses = append $addresses (printf "%s-%d.%s.%s.svc.%s:%d" (include "dflockd.fullname" $) $i (include "dflockd.headless" $) $.Release.Namespace $.Values.clusterDomain (int $.Values.ports.native)) }}
+{{- end }}
 {{- end }}
 {{- join "," $addresses }}
 {{- end }}
@@ -68,8 +98,10 @@ app.kubernetes.io/component: lock-server
 {{/* Durable mode: every replica's native address (each forwards to the leader). */}}
 {{- define "dflockd.replicaAddresses" -}}
 {{- $addresses := list }}
-{{- range $i := until (int .Values.durable.replicas) }}
-{{- $addresses = append $addresses (printf "%s-%d.%s.%s.svc.%s:%d" (include "dflockd.fullname" $) $i (include "dflockd.headless" $) $.Release.Namespace $.Values.clusterDomain (int $.Values.ports.native)) }}
+{{- range $g := include "dflockd.groups" . | fromJsonArray }}
+{{- range $i := until (int $g.replicas) }}
+{{- $addresses = append $addresses (printf "%s-%d.%s.%s.svc.%s:%d" $g.name $i (include "dflockd.headless" $) $.Release.Namespace $.Values.clusterDomain (int $.Values.ports.native)) }}
+{{- end }}
 {{- end }}
 {{- join "," $addresses }}
 {{- end }}
@@ -137,8 +169,8 @@ tcpSocket:
 {{- fail "probes.type grpc cannot check a TLS port (kubelet's gRPC probe speaks plaintext): use tcp or http" }}
 {{- end }}
 {{- if .Values.durable.enabled }}
-{{- if ne (int .Values.shards) 1 }}
-{{- fail "durable.enabled needs shards: 1 (one durable shard per release for now)" }}
+{{- if and (gt (int .Values.shards) 1) (not .Values.shardRouting) }}
+{{- fail "durable.enabled with several shards needs shardRouting: true (a replica forwards other shards' keys)" }}
 {{- end }}
 {{- if and (not .Values.durable.etcd.endpoints) (not .Values.durable.etcd.deploy) }}
 {{- fail "durable.enabled needs durable.etcd.endpoints (or durable.etcd.deploy: true)" }}
