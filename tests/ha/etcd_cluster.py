@@ -50,7 +50,8 @@ class EtcdCluster:
                 "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % self.peer_ports[i],
                 "--initial-cluster", cluster, "--initial-cluster-token", "dflockd-test",
                 "--initial-cluster-state", "new", "--heartbeat-interval", "50",
-                "--election-timeout", "500", "--log-level", "error"]
+                "--election-timeout", "500", "--log-level", "error",
+                *os.environ.get("DFLOCKD_TEST_ETCD_ARGS", "").split()]
 
     def start_member(self, i):
         with open(self.logs[i], "ab") as log:
