@@ -10,12 +10,15 @@ other shard holds one of its keys: the hold survives, renewable by token.
 
     tests/ha/test_ha_shards.py [TestCase[.test]]   (DFLOCKD_BIN = the dflockd binary)
 """
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import unittest
+import urllib.error
+import urllib.request
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,6 +30,17 @@ from service_proxy import ServiceProxy  # noqa: E402
 from test_ha import TTL, cluster_view, try_req  # noqa: E402
 
 SHARDS, REPLICAS = 2, 2
+
+
+def rest(server, method, path, body=None, timeout=30):
+    request = urllib.request.Request("http://127.0.0.1:%d%s" % (server.http_port, path),
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
 
 
 def owner(key):
@@ -126,6 +140,28 @@ class DurableShards(unittest.TestCase):
                 self.assertEqual(c.req("r", key, token), "ok")
             self.assertEqual(fences, sorted(fences))
             self.assertEqual(len(set(fences)), len(fences))
+
+    def test_rest_holds_outlive_the_call_and_cluster_stats_see_every_shard(self):
+        # REST acquires belong to no session: forwarded over pooled (detached) peer
+        # connections, passed on by a follower to its leader, kept after the call.
+        for shard in range(SHARDS):
+            key = key_of(shard, "rest")
+            entry = self.follower(1 - shard)
+            status, body = rest(entry, "POST", "/v1/locks/%s/acquire" % key, {"lease_ttl_s": 30})
+            self.assertEqual(status, 200, body)
+            self.assertEqual(sum(key in v for v in self.held_in(shard).values()), 1)
+            for r in self.everyone():
+                st, err = rest(r, "POST", "/v1/locks/%s/acquire" % key, {"timeout_s": 0})
+                self.assertEqual((st, err["error"]), (409, "timeout"))
+            status, _ = rest(self.follower(shard), "POST", "/v1/locks/%s/renew" % key, {"token": body["token"]})
+            self.assertEqual(status, 200)
+            status, view = rest(self.follower(0), "GET", "/v1/stats?scope=cluster")
+            self.assertEqual(status, 200, view)
+            self.assertEqual([s["reachable"] for s in view["shards"]], [True] * SHARDS)
+            self.assertIn(key, [lock["key"] for lock in view["locks"]])
+            status, _ = rest(self.leader(1 - shard), "POST", "/v1/locks/%s/release" % key, {"token": body["token"]})
+            self.assertEqual(status, 200)
+            self.assertFalse(any(key in v for v in self.held_in(shard).values()))
 
     def test_waiters_and_disconnect_cleanup_across_shards(self):
         key = key_of(1)
