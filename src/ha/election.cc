@@ -63,6 +63,11 @@ void Election::Run() {
       Sleep(options_.poll);
       continue;
     }
+    if (Clock::now() >= next_raft_leader_check_) {
+      // etcd's leader moves (elections, restarts): look again now and then.
+      etcd_.PreferRaftLeader(options_.rpc_timeout);
+      next_raft_leader_check_ = Clock::now() + kRaftLeaderCheck;
+    }
     KeepLeaseAlive();
     if (leader_ && Clock::now() >= lease_expires_) {
       Depose("lease may have expired (no keep-alive answered within the TTL)");

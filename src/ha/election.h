@@ -90,6 +90,8 @@ class Election {
   Clock::time_point lease_expires_{};  ///< by our clock, from when the grant/keep-alive was sent
   Clock::time_point last_keepalive_{};
   Clock::time_point last_contact_{};  ///< the last campaign etcd answered
+  Clock::time_point next_raft_leader_check_{};
+  static constexpr std::chrono::seconds kRaftLeaderCheck{10};
   bool leader_ = false;
   std::int64_t term_ = 0;
   LeaderInfo seen_;

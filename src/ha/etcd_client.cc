@@ -44,6 +44,7 @@ struct EtcdClient::Endpoint {
   std::unique_ptr<etcdserverpb::KV::Stub> kv;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease;
   std::unique_ptr<etcdserverpb::Auth::Stub> auth;
+  std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance;
   std::mutex token_mutex;
   std::string token;
 };
@@ -63,6 +64,7 @@ EtcdClient::EtcdClient(EtcdOptions options) : options_(std::move(options)) {
     e->kv = etcdserverpb::KV::NewStub(e->channel);
     e->lease = etcdserverpb::Lease::NewStub(e->channel);
     e->auth = etcdserverpb::Auth::NewStub(e->channel);
+    e->maintenance = etcdserverpb::Maintenance::NewStub(e->channel);
     endpoints_.push_back(std::move(e));
   }
 }
@@ -79,6 +81,28 @@ void EtcdClient::Rotate(std::size_t from) {
   if (current_ == from && endpoints_.size() > 1) {
     current_ = (current_ + 1) % endpoints_.size();
     spdlog::debug("etcd: trying {} next", endpoints_[current_]->address);
+  }
+}
+
+void EtcdClient::PreferRaftLeader(Timeout timeout) {
+  if (endpoints_.size() < 2) return;
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    Endpoint& e = *endpoints_[i];
+    std::string token;
+    if (!EnsureToken(e, timeout, &token).ok()) continue;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+    if (!token.empty()) ctx.AddMetadata("token", token);
+    etcdserverpb::StatusRequest req;
+    etcdserverpb::StatusResponse resp;
+    if (!e.maintenance->Status(&ctx, req, &resp).ok()) continue;
+    if (resp.leader() == 0 || resp.leader() != resp.header().member_id()) continue;
+    std::lock_guard lock(mutex_);
+    if (current_ != i) {
+      spdlog::debug("etcd: {} is the raft leader: calls go there", e.address);
+      current_ = i;
+    }
+    return;
   }
 }
 

@@ -3,7 +3,8 @@
 //
 // Each call has its own deadline. A call that fails for want of the endpoint
 // (UNAVAILABLE, DEADLINE_EXCEEDED) moves later calls to the next endpoint; etcd
-// forwards writes to its leader itself, so any member will do. With a user name,
+// forwards writes to its leader itself, so any member will do, but the raft leader
+// saves that hop (PreferRaftLeader). With a user name,
 // calls carry the token from Auth.Authenticate (fetched again when it is refused).
 // Thread-safe: the election and the commit worker call it from their own threads.
 #pragma once
@@ -50,6 +51,11 @@ class EtcdClient {
   EtcdStatus LeaseRevoke(std::int64_t id, Timeout timeout);
   /// One keep-alive round trip; `ttl_s` gets the lease's remaining TTL (<= 0: gone).
   EtcdStatus LeaseKeepAlive(std::int64_t id, std::int64_t* ttl_s, Timeout timeout);
+
+  /// Points later calls at the member that is etcd's raft leader, if one of the
+  /// endpoints says it is (a follower would forward every write to it: one more hop
+  /// of latency and CPU per Txn). No change when none answers or knows a leader.
+  void PreferRaftLeader(Timeout timeout);
 
   /// The endpoint calls go to now.
   std::string endpoint() const;
