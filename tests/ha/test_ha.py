@@ -31,6 +31,17 @@ def cluster_view(server):
         return json.loads(r.read())
 
 
+def leader_among(replicas):
+    """The replica that says it leads, or None."""
+    for r in replicas:
+        try:
+            if cluster_view(r)["role"] == "leader":
+                return r
+        except OSError:
+            pass
+    return None
+
+
 def try_req(server, cmd, key, arg, timeout=10.0):
     """One request on a fresh connection: the reply line, or None if the connection
     failed or closed first."""
@@ -62,13 +73,7 @@ class Shard:
         return [r for i, r in enumerate(self.replicas) if i not in self.dead]
 
     def leader(self):
-        for r in self.live():
-            try:
-                if cluster_view(r)["role"] == "leader":
-                    return r
-            except OSError:
-                pass
-        return None
+        return leader_among(self.live())
 
     def wait_agreed(self, timeout=10):
         """Until every live replica names the same leader (after a failover)."""

@@ -10,37 +10,23 @@ other shard holds one of its keys: the hold survives, renewable by token.
 
     tests/ha/test_ha_shards.py [TestCase[.test]]   (DFLOCKD_BIN = the dflockd binary)
 """
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import unittest
-import urllib.error
-import urllib.request
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.path.insert(0, HERE)
-from dflockd_testlib import Server, fence, grant, unique, wait_until  # noqa: E402
+from dflockd_testlib import Server, fence, grant, rest, unique, wait_until  # noqa: E402
 from etcd_cluster import EtcdCluster  # noqa: E402
 from service_proxy import ServiceProxy  # noqa: E402
-from test_ha import TTL, cluster_view, try_req  # noqa: E402
+from test_ha import TTL, cluster_view, leader_among, try_req  # noqa: E402
 
 SHARDS, REPLICAS = 2, 2
-
-
-def rest(server, method, path, body=None, timeout=30):
-    request = urllib.request.Request("http://127.0.0.1:%d%s" % (server.http_port, path),
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 def owner(key):
@@ -107,13 +93,7 @@ class DurableShards(unittest.TestCase):
         return [r for g in range(SHARDS) for r in self.live(g)]
 
     def leader(self, shard):
-        for r in self.live(shard):
-            try:
-                if cluster_view(r)["role"] == "leader":
-                    return r
-            except OSError:
-                pass
-        return None
+        return leader_among(self.live(shard))
 
     def follower(self, shard):
         lead = self.leader(shard)

@@ -20,14 +20,12 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 from dflockd_testlib import (Conn, Server, fence, free_ports, grant, grpc_stubs,  # noqa: E402
-                             http_request, make_self_signed_cert, server_metrics, wait_until)
+                             http_request, make_self_signed_cert, rest, server_metrics, wait_until)
 
 import grpc  # noqa: E402
 import websockets  # noqa: E402
@@ -93,19 +91,6 @@ class Cluster:
 
     def conn(self, i):
         return self.shards[i].conn(tls_context=self.tls)
-
-
-def rest(server, method, path, body=None, token=None, timeout=30):
-    request = urllib.request.Request("http://127.0.0.1:%d%s" % (server.http_port, path),
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     method=method)
-    if token:
-        request.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 def lock_resource(key):

@@ -11,6 +11,8 @@ import ssl
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -143,6 +145,20 @@ def fence(token):
 
 def unique(prefix="k"):
     return "%s-%d-%d" % (prefix, os.getpid(), time.monotonic_ns())
+
+
+def rest(server, method, path, body=None, token=None, timeout=30):
+    """One JSON request to a Server's HTTP port: (status, decoded body)."""
+    request = urllib.request.Request("http://%s:%d%s" % (server.host, server.http_port, path),
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     method=method)
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
 
 
 def free_ports(n):
