@@ -67,7 +67,7 @@ void DurableLog::Abort(core::ErrorCode why) {
 
 void DurableLog::Deliver(core::SessionId session, core::Completion done,
                          core::Result<core::Reply> result) {
-  if (!active_ || (waiting_.empty() && committed_ >= recorded_)) {
+  if (quiet()) {
     done(std::move(result));
     return;
   }

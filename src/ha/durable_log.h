@@ -67,6 +67,8 @@ class DurableLog final : public core::Journal {
   /// Txn still in flight is ignored when it returns.
   void Abort(core::ErrorCode why);
   bool active() const { return active_; }
+  /// Nothing recorded is uncommitted and nothing waits: what happens now may be shown.
+  bool quiet() const { return !active_ || (waiting_.empty() && committed_ >= recorded_); }
 
   /// Hands `result` to `done` once every change recorded so far is committed (at once
   /// when none is waiting, or when no term is active). `session`: whose reply it is.

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <boost/asio/post.hpp>
 #include <vector>
 
@@ -167,6 +169,83 @@ class Replica::Sink final : public core::SessionSink {
   Replica& r_;
   core::SessionSink* down_;
 };
+
+/// Stands between the engine and a watcher: an event waits for the commit of every
+/// change recorded before it (events carry views into engine state, so a waiting one
+/// is copied). A full watcher queue at that point ends the watch, as the engine would.
+class Replica::CommittedWatch final : public core::WatchSink,
+                                      public std::enable_shared_from_this<CommittedWatch> {
+ public:
+  CommittedWatch(Replica& r, core::WatchSink* down) : r_(r), down_(down) {}
+  core::WatchId id = 0;
+
+  bool Deliver(const core::WatchEvent& event) override {
+    if (down_ == nullptr) return true;
+    if (r_.log_->quiet()) return down_->Deliver(event);
+    auto copy = std::make_shared<Copy>(event);
+    r_.log_->Deliver(
+        0,
+        [weak = weak_from_this(), copy](core::Result<core::Reply> r) {
+          auto self = weak.lock();
+          if (r.ok() && self) self->Forward(copy->View());  // else: never committed
+        },
+        core::Reply{core::Ack{}});
+    return true;
+  }
+  void WatchEvicted() override {
+    auto keep = shared_from_this();
+    core::WatchSink* down = std::exchange(down_, nullptr);
+    r_.watches_.erase(id);
+    if (down != nullptr) down->WatchEvicted();
+  }
+  void Detach() { down_ = nullptr; }
+
+ private:
+  /// An event with its own copies of the engine's strings.
+  struct Copy {
+    explicit Copy(const core::WatchEvent& e) : event(e), key(e.key), reason(e.reason) {
+      if (e.info != nullptr) info = *e.info;
+    }
+    core::WatchEvent View() const {
+      core::WatchEvent e = event;
+      e.key = key;
+      e.reason = reason;
+      e.info = info ? &*info : nullptr;
+      return e;
+    }
+    core::WatchEvent event;
+    std::string key;
+    std::string reason;
+    std::optional<core::SessionInfo> info;
+  };
+
+  void Forward(const core::WatchEvent& event) {
+    if (down_ == nullptr || down_->Deliver(event)) return;
+    auto keep = shared_from_this();
+    r_.host_.Unwatch(id);
+    WatchEvicted();
+  }
+
+  Replica& r_;
+  core::WatchSink* down_;
+};
+
+core::Result<core::WatchId> Replica::Watch(std::string pattern, core::WatchSink* sink) {
+  auto gate = std::make_shared<CommittedWatch>(*this, sink);
+  core::Result<core::WatchId> id = host_.Watch(std::move(pattern), gate.get());
+  if (!id.ok()) return id;
+  gate->id = id.value();
+  watches_.emplace(id.value(), std::move(gate));
+  return id;
+}
+
+void Replica::Unwatch(core::WatchId watch) {
+  host_.Unwatch(watch);
+  auto it = watches_.find(watch);
+  if (it == watches_.end()) return;
+  it->second->Detach();  // events still waiting for a commit are dropped
+  watches_.erase(it);
+}
 
 core::SessionId Replica::OpenSession(core::SessionSink* sink) {
   if (sink == nullptr) return host_.OpenSession(nullptr);

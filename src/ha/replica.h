@@ -80,15 +80,17 @@ class Replica final : public core::CommandExecutor {
   void DescribeSession(core::SessionId session, core::SessionInfo info) override {
     host_.DescribeSession(session, std::move(info));
   }
-  core::Result<core::WatchId> Watch(std::string pattern, core::WatchSink* sink) override {
-    return host_.Watch(std::move(pattern), sink);
-  }
-  void Unwatch(core::WatchId watch) override { host_.Unwatch(watch); }
+  /// Watchers see a change only once it is committed (in engine order, behind the
+  /// replies that wait for the same commit); a change a failed write undoes is never
+  /// shown.
+  core::Result<core::WatchId> Watch(std::string pattern, core::WatchSink* sink) override;
+  void Unwatch(core::WatchId watch) override;
 
  private:
   struct Loaded;
   class ElectionEvents;
   class Sink;
+  class CommittedWatch;
 
   // From the election thread.
   void Elected(std::int64_t term);
@@ -111,6 +113,7 @@ class Replica final : public core::CommandExecutor {
   std::unique_ptr<Election> election_;
   LeaderFn on_leader_;
   std::unordered_map<core::SessionId, std::unique_ptr<Sink>> sinks_;
+  std::unordered_map<core::WatchId, std::shared_ptr<CommittedWatch>> watches_;
   bool serving_ = false;  ///< engine thread
   std::int64_t serving_term_ = 0;
   std::int64_t fence_revision_ = 0;  ///< fences of this term are above it << 20

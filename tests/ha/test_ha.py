@@ -357,6 +357,59 @@ class EtcdLoss(DurableTest):
         self.assertEqual(try_req(replicas[0], "n", key, token + " 60"), "ok 60")
 
 
+class CommittedWatch(DurableTest):
+    def test_watchers_see_committed_changes_only(self):
+        import grpc
+        from dflockd_testlib import grpc_stubs
+        pb, rpc = grpc_stubs()
+        leader = self.shard.leader()
+        events, lock = [], threading.Lock()
+        channel = grpc.insecure_channel("127.0.0.1:%d" % leader.grpc_port)
+        stream = rpc.DflockdStub(channel).Watch(pb.WatchRequest(pattern="w.>"))
+
+        def held_in_etcd():
+            try:
+                return self.etcd.get_prefix(self.shard.prefix + "/h/")
+            except subprocess.CalledProcessError:
+                return None  # no etcd majority
+
+        def collect():
+            try:
+                for e in stream:
+                    # Only the first key's grant is looked up (with no etcd majority a
+                    # lookup would stall the reader).
+                    stored = held_in_etcd() if (e.event, e.key) == ("granted", "w.ok") else None
+                    with lock:
+                        events.append((e.event, e.key, stored))
+            except grpc.RpcError:
+                pass
+        reader = threading.Thread(target=collect, daemon=True)
+        reader.start()
+        self.assertTrue(wait_until(lambda: ("snapshot_done", "", None) in events, timeout=5))
+        c = leader.conn()
+        token, _ = grant(c.req("l", "w.ok", "0 30"))
+        self.assertTrue(wait_until(lambda: any(e[:2] == ("granted", "w.ok") for e in events), timeout=5))
+        with lock:
+            (seen,) = [e for e in events if e[:2] == ("granted", "w.ok")]
+        # By the time the watcher heard of the grant, etcd had it.
+        self.assertTrue(any(token in k for k in seen[2]), seen[2])
+
+        # No etcd majority: the engine grants, the write fails, the reply is an error
+        # and the watcher never sees that grant.
+        self.etcd.kill_member(1)
+        self.etcd.kill_member(2)
+        reply = try_req(leader, "l", "w.lost", "0 30", timeout=15)
+        self.assertFalse(reply and reply.startswith("ok"), reply)
+        time.sleep(1)
+        with lock:
+            self.assertNotIn("w.lost", [e[1] for e in events if e[0] == "granted"], events)
+        stream.cancel()
+        channel.close()
+        self.etcd.start_member(1)
+        self.etcd.start_member(2)
+        self.etcd.wait_healthy()
+
+
 def run(*cmd):
     subprocess.run(cmd, check=True, capture_output=True)
 
