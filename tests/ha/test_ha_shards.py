@@ -230,5 +230,36 @@ class DurableShards(unittest.TestCase):
         self.assertGreater(fence(t2), fence(token))
 
 
+    def test_dflockctl_keeps_a_durable_shards_lock_across_its_leaders_death(self):
+        ctl = os.environ.get("DFLOCKCTL_BIN")
+        if not ctl:
+            self.skipTest("set DFLOCKCTL_BIN to the dflockctl executable")
+        key = key_of(1, "ctl")
+        started = os.path.join(self.etcd.dir, "started")
+        servers = [arg for s in self.services for arg in ("--server", s.address)]
+        # Routed by the client to shard 1's Service; reconnects through it and renews.
+        proc = subprocess.Popen([ctl, *servers, "lock", key, "--lease", "6", "--durable", "--",
+                                 "sh", "-c", "touch %s; sleep 9" % started],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if not wait_until(lambda: os.path.exists(started) or proc.poll() is not None, timeout=10) \
+                or proc.poll() is not None:
+            self.fail("dflockctl did not start the command: %r" % (proc.communicate(),))
+        old = self.leader(1)
+        old.proc.kill()
+        old.proc.wait()
+        self.dead.append(old)
+        seen = []
+        while proc.poll() is None:
+            reply = try_req(self.follower(0), "l", key, "0", timeout=5)
+            seen.append(reply)
+            self.assertFalse(reply and reply.startswith("ok"), "granted while dflockctl held it")
+            time.sleep(0.3)
+        out, err = proc.communicate()
+        self.assertEqual(proc.returncode, 0, err.decode())
+        self.assertIn("timeout", seen)  # seen held after the failover, through the other shard
+        reply = try_req(self.follower(0), "l", key, "0 5")
+        self.assertTrue(reply and reply.startswith("ok "), reply)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
