@@ -4,12 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cluster/topology.h"
 #include "core/validation.h"
+#include "io/read_file.h"
 
 namespace dflockd::app {
 namespace {
@@ -74,11 +73,13 @@ void ValidateShards(Config& c, const std::string& shards, const std::string& sel
 }
 
 std::string ReadSecretFile(const std::string& path, const std::string& flag) {
-  std::ifstream in(path);
-  Require(in.good(), "cannot read " + flag + " " + path);
-  std::stringstream content;
-  content << in.rdbuf();
-  std::string value = Trim(content.str());
+  std::string content;
+  try {
+    content = io::ReadFile(path);
+  } catch (const std::runtime_error&) {
+    Require(false, "cannot read " + flag + " " + path);
+  }
+  std::string value = Trim(content);
   Require(!value.empty(), flag + " " + path + " is empty");
   return value;
 }
