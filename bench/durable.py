@@ -10,29 +10,19 @@ run and the leader's batching (changes per Txn) from its Prometheus metrics.
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "ha"))
-from dflockd_testlib import Server, wait_until  # noqa: E402
+from dflockd_testlib import Server, leader_among, server_metrics, wait_until  # noqa: E402
 from etcd_cluster import EtcdCluster  # noqa: E402
 
 
 def metric(server, name):
-    url = "http://%s:%d/metrics" % (server.host, server.http_port)
-    text = urllib.request.urlopen(url, timeout=5).read().decode()
-    m = re.search(r"^%s(?:\{[^}]*\})? (\S+)$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else 0.0
-
-
-def is_leader(server):
-    url = "http://%s:%d/v1/cluster" % (server.host, server.http_port)
-    return json.loads(urllib.request.urlopen(url, timeout=2).read()).get("role") == "leader"
+    return server_metrics(server).get(name, 0.0)
 
 
 def main():
@@ -55,8 +45,8 @@ def main():
         try:
             for r in replicas:
                 r.start()
-            assert wait_until(lambda: any(is_leader(r) for r in replicas), timeout=15)
-            leader = next(r for r in replicas if is_leader(r))
+            leader = wait_until(lambda: leader_among(replicas), timeout=15)
+            assert leader, "no leader elected"
             for workers in (int(w) for w in a.workers.split(",")):
                 for _ in range(a.rounds):
                     writes0 = metric(leader, "dflockd_ha_writes_total")

@@ -5,7 +5,6 @@ issue lists. Each test starts its own etcd cluster and replicas (~3 s of set-up)
 
     tests/ha/test_ha.py [TestCase[.test]]   (DFLOCKD_BIN = the dflockd binary)
 """
-import json
 import os
 import signal
 import subprocess
@@ -13,33 +12,15 @@ import sys
 import threading
 import time
 import unittest
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.path.insert(0, HERE)
-from dflockd_testlib import Conn, Server, binary_path, fence, free_ports, grant, unique, wait_until  # noqa: E402
+from dflockd_testlib import (Conn, Server, binary_path, cluster_view, fence, free_ports, grant,  # noqa: E402
+                             leader_among, unique, wait_until)
 from etcd_cluster import EtcdCluster, wait_port  # noqa: E402
 
 TTL = 2  # --election-ttl: a dead leader is replaced within about this
-
-
-def cluster_view(server):
-    """GET /v1/cluster: the replica's own view (no forwarding involved)."""
-    url = "http://%s:%d/v1/cluster" % (server.host, server.http_port)
-    with urllib.request.urlopen(url, timeout=2) as r:
-        return json.loads(r.read())
-
-
-def leader_among(replicas):
-    """The replica that says it leads, or None."""
-    for r in replicas:
-        try:
-            if cluster_view(r)["role"] == "leader":
-                return r
-        except OSError:
-            pass
-    return None
 
 
 def try_req(server, cmd, key, arg, timeout=10.0):

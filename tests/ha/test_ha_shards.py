@@ -21,10 +21,11 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.path.insert(0, HERE)
-from dflockd_testlib import Server, fence, grant, rest, unique, wait_until  # noqa: E402
+from dflockd_testlib import (Server, cluster_view, fence, grant, leader_among, rest, unique,  # noqa: E402
+                             wait_until)
 from etcd_cluster import EtcdCluster  # noqa: E402
 from service_proxy import ServiceProxy  # noqa: E402
-from test_ha import TTL, cluster_view, leader_among, try_req  # noqa: E402
+from test_ha import TTL, try_req  # noqa: E402
 
 SHARDS, REPLICAS = 2, 2
 

@@ -161,6 +161,24 @@ def rest(server, method, path, body=None, token=None, timeout=30):
         return e.code, json.loads(e.read())
 
 
+def cluster_view(server):
+    """GET /v1/cluster (durable mode): the replica's own view (no forwarding involved)."""
+    url = "http://%s:%d/v1/cluster" % (server.host, server.http_port)
+    with urllib.request.urlopen(url, timeout=2) as r:
+        return json.loads(r.read())
+
+
+def leader_among(replicas):
+    """The replica that says it leads, or None."""
+    for r in replicas:
+        try:
+            if cluster_view(r)["role"] == "leader":
+                return r
+        except OSError:
+            pass
+    return None
+
+
 def free_ports(n):
     """n distinct ports that were free a moment ago. The sockets stay open until
     all are picked, so the kernel cannot hand the same port out twice."""
@@ -319,7 +337,6 @@ def grpc_stubs():
 
 def server_metrics(server):
     """The server's /metrics samples as {"name{labels}": value}."""
-    import urllib.request
     with urllib.request.urlopen("http://%s:%d/metrics" % (server.host, server.http_port), timeout=5) as r:
         values = {}
         for line in r.read().decode().splitlines():
