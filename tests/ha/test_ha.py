@@ -338,6 +338,20 @@ class EtcdLoss(DurableTest):
         self.assertEqual(try_req(replicas[0], "n", key, token + " 60"), "ok 60")
 
 
+class RaftLeaderEndpoint(unittest.TestCase):
+    def test_calls_go_to_the_etcd_leader_whatever_the_endpoint_order(self):
+        with EtcdCluster() as etcd:
+            lead = etcd.leader_endpoint()
+            others = [e for e in etcd.endpoints.split(",") if e != lead]
+            r = Server("--etcd-endpoints", ",".join(others + [lead]), "--etcd-prefix",
+                       "/dflockd-test/raft-%d" % time.monotonic_ns(), "--election-ttl", str(TTL)).start()
+            try:
+                self.assertTrue(wait_until(lambda: cluster_view(r)["etcd"]["endpoint"] == lead, timeout=10),
+                                (lead, cluster_view(r)))
+            finally:
+                self.assertIsNone(r.stop_cleanly())
+
+
 class CommittedWatch(DurableTest):
     def test_watchers_see_committed_changes_only(self):
         import grpc
