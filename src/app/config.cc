@@ -137,6 +137,8 @@ void ValidateDurable(Config& c, const std::string& endpoints, const std::string&
   Require(c.election_ttl_s >= 1 && c.election_ttl_s <= 60, "--election-ttl must be 1..60 seconds");
   Require(c.etcd_max_txn_ops >= 2, "--etcd-max-txn-ops must be at least 2");
   Require(c.etcd_pipeline >= 1 && c.etcd_pipeline <= 64, "--etcd-pipeline must be 1..64");
+  Require(c.etcd_batch_wait_us >= 0 && c.etcd_batch_wait_us <= 100000,
+          "--etcd-batch-wait must be 0..100000 (microseconds)");
   Require(c.etcd_timeout_ms >= 50, "--etcd-timeout must be at least 50 ms");
   Require(c.etcd_compact_interval_s >= 0, "--etcd-compact-interval must not be negative");
   Require(c.etcd_cert.empty() == c.etcd_key.empty(),
@@ -270,6 +272,9 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   app.add_option("--etcd-pipeline", c.etcd_pipeline,
                  "Writes (Txns) in flight to etcd at once; none shares a key")
       ->envname("DFLOCKD_ETCD_PIPELINE")->capture_default_str();
+  app.add_option("--etcd-batch-wait", c.etcd_batch_wait_us,
+                 "Microseconds a write may wait for the changes its clients are about to send")
+      ->envname("DFLOCKD_ETCD_BATCH_WAIT_US")->capture_default_str();
   app.add_option("--etcd-timeout", c.etcd_timeout_ms,
                  "Milliseconds a write may take before its outcome is read back")
       ->envname("DFLOCKD_ETCD_TIMEOUT_MS")->capture_default_str();

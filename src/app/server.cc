@@ -160,6 +160,7 @@ int RunServer(const Config& config) {
     ro.election_ttl_s = config.election_ttl_s;
     ro.max_txn_ops = config.etcd_max_txn_ops;
     ro.max_in_flight = config.etcd_pipeline;
+    ro.batch_wait = std::chrono::microseconds(config.etcd_batch_wait_us);
     ro.txn_timeout = std::chrono::milliseconds(config.etcd_timeout_ms);
     ro.compact_interval = std::chrono::seconds(config.etcd_compact_interval_s);
     try {

@@ -24,12 +24,14 @@ DurableLog::DurableLog(asio::io_context& io, EtcdClient& etcd, const core::Clock
       etcd_(etcd),
       clock_(clock),
       options_(std::move(options)),
-      commit_prefix_(options_.prefix + "/commit/"),
       leader_key_(options_.prefix + "/leader"),
+      gather_timer_(io),
+      fold_timer_(io),
       worker_guard_(worker_io_.get_executor()) {
-  if (options_.max_txn_ops < 2) options_.max_txn_ops = 2;  // one change plus the marker
+  if (options_.max_txn_ops < 2) options_.max_txn_ops = 2;  // one change plus the log delete
   if (options_.max_in_flight < 1) options_.max_in_flight = 1;
-  for (std::size_t i = 0; i < options_.max_in_flight; ++i) {
+  // One more worker than writes in flight: a fold never holds a write back.
+  for (std::size_t i = 0; i <= options_.max_in_flight; ++i) {
     workers_.emplace_back([this] { worker_io_.run(); });
   }
 }
@@ -40,7 +42,7 @@ DurableLog::~DurableLog() {
   for (auto& t : workers_) t.join();
 }
 
-void DurableLog::Begin(std::int64_t term, CommitFn on_commit, FailFn on_failure) {
+void DurableLog::Begin(std::int64_t term, LogTail tail, CommitFn on_commit, FailFn on_failure) {
   ++generation_;
   active_ = true;
   term_ = term;
@@ -50,8 +52,11 @@ void DurableLog::Begin(std::int64_t term, CommitFn on_commit, FailFn on_failure)
   recorded_ = committed_ = 0;
   in_flight_.clear();
   busy_keys_.clear();
-  free_slots_.clear();
-  for (std::size_t i = options_.max_in_flight; i > 0; --i) free_slots_.push_back(i - 1);
+  expected_ = 0;
+  gather_timer_.cancel();
+  gather_armed_ = gather_expired_ = false;
+  fold_.Reset(std::move(tail));
+  ArmFoldTimer();
 }
 
 void DurableLog::Abort(core::ErrorCode why) {
@@ -60,6 +65,10 @@ void DurableLog::Abort(core::ErrorCode why) {
   pending_.clear();
   in_flight_.clear();
   busy_keys_.clear();
+  fold_.Reset({});
+  gather_timer_.cancel();
+  gather_armed_ = false;
+  fold_timer_.cancel();
   auto failed = std::move(waiting_);
   waiting_.clear();
   for (auto& w : failed) w.done(why);
@@ -128,8 +137,8 @@ void DurableLog::Record(std::string key, std::optional<std::string> value) {
 }
 
 void DurableLog::ScheduleFlush() {
-  if (flush_posted_ || free_slots_.empty()) return;
-  // After the handlers already queued: one Txn carries this whole loop turn's changes.
+  if (flush_posted_ || in_flight_.size() >= options_.max_in_flight) return;
+  // After the handlers already queued: one write carries this whole loop turn's changes.
   flush_posted_ = true;
   asio::post(io_, [this, generation = generation_] {
     flush_posted_ = false;
@@ -138,80 +147,101 @@ void DurableLog::ScheduleFlush() {
 }
 
 void DurableLog::Flush() {
-  // etcd's cost is mostly per Txn, not per change: a second Txn goes out alongside
-  // one in flight only when it would be well filled; otherwise the changes wait and
-  // ride in the next one.
-  const std::size_t worth_a_txn = options_.max_txn_ops / 4;
-  while (active_ && !free_slots_.empty() && !pending_.empty() &&
-         (in_flight_.empty() || pending_.size() >= worth_a_txn) && SendOne()) {
+  // A second write goes out alongside one in flight only when it would be well
+  // filled; otherwise the changes wait and ride in the next one.
+  constexpr std::size_t kWorthAWrite = 32;
+  while (active_ && in_flight_.size() < options_.max_in_flight && !pending_.empty() &&
+         (in_flight_.empty() || pending_.size() >= kWorthAWrite) && !Gather() && SendOne()) {
   }
 }
 
+bool DurableLog::Gather() {
+  // The clients a commit answered tend to come back at once with their next change
+  // (a release after a grant, the next lock): a write sent before they arrive carries
+  // a few of them and leaves the rest a whole round trip. So the first write after a
+  // commit waits, at most batch_wait, for as many changes as that commit carried plus
+  // those already waiting. One client alone waits for nothing: its change is the one.
+  if (options_.batch_wait.count() == 0 || !in_flight_.empty() || gather_expired_ ||
+      pending_.size() >= expected_) {
+    return false;
+  }
+  if (!gather_armed_) {
+    gather_armed_ = true;
+    gather_timer_.expires_after(options_.batch_wait);
+    gather_timer_.async_wait([this, generation = generation_](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: Begin or Abort reset the state
+      gather_armed_ = false;
+      if (generation != generation_) return;
+      gather_expired_ = true;
+      Flush();
+    });
+  }
+  return true;
+}
+
 bool DurableLog::SendOne() {
+  // A key appears once per entry, and only its last value matters.
+  constexpr std::size_t kMaxEntryBytes = 512 * 1024;  // etcd takes 1.5 MiB per request
+  std::vector<LogChange> changes;
+  std::unordered_map<std::string_view, std::size_t> index;
+  std::size_t bytes = 0;
+  std::uint64_t upto = 0;
+  std::size_t taken = 0;
+  for (Change& c : pending_) {
+    // A key of a write still in flight waits for it: etcd may apply the two in any order.
+    if (!busy_keys_.empty() && busy_keys_.count(c.key) != 0) break;
+    if (taken > 0 && bytes >= kMaxEntryBytes) break;
+    bytes += c.key.size() + (c.value ? c.value->size() : 0) + 16;
+    auto it = index.find(c.key);
+    if (it == index.end()) {
+      index.emplace(c.key, changes.size());
+      changes.push_back(LogChange{std::move(c.key), std::move(c.value)});
+    } else {
+      changes[it->second].value = std::move(c.value);
+    }
+    upto = c.seq;
+    ++taken;
+  }
+  if (taken == 0) return false;
+  index.clear();  // its keys point into pending_ (moved from), erased next
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(taken));
+
   auto txn = std::make_shared<etcdserverpb::TxnRequest>();
   auto* cmp = txn->add_compare();
   cmp->set_key(leader_key_);
   cmp->set_target(etcdserverpb::Compare::CREATE);
   cmp->set_result(etcdserverpb::Compare::EQUAL);
   cmp->set_create_revision(term_);
-  // Coalesce: a key may appear once per Txn, and only its last value matters.
-  std::unordered_map<std::string_view, int> index;
-  const std::size_t room = options_.max_txn_ops - 1;  // the commit marker takes one
-  std::uint64_t upto = 0;
-  std::size_t taken = 0;
-  for (const Change& c : pending_) {
-    // A key of a Txn still in flight waits for it: etcd may apply the two in any order.
-    if (!busy_keys_.empty() && busy_keys_.count(c.key) != 0) break;
-    auto it = index.find(c.key);
-    etcdserverpb::RequestOp* op;
-    if (it == index.end()) {
-      if (index.size() == room) break;
-      index.emplace(c.key, txn->success_size());
-      op = txn->add_success();
-    } else {
-      op = txn->mutable_success(it->second);
-    }
-    if (c.value) {
-      auto* put = op->mutable_request_put();
-      put->set_key(c.key);
-      put->set_value(*c.value);
-    } else {
-      op->mutable_request_delete_range()->set_key(c.key);
-    }
-    upto = c.seq;
-    ++taken;
-  }
-  if (taken == 0) return false;
   InFlight f;
   f.id = ++txn_seq_;
   f.upto = upto;
-  f.slot = free_slots_.back();
-  free_slots_.pop_back();
-  f.keys.reserve(index.size());
-  for (const auto& [key, i] : index) {
-    f.keys.emplace_back(key);
-    ++busy_keys_[f.keys.back()];
+  f.log_key = LogKey(options_.prefix, term_, f.id);
+  std::string entry;
+  entry.reserve(bytes + 64);
+  for (const LogChange& c : changes) {
+    AppendLogChange(entry, options_.prefix, c.key, c.value);
+    ++busy_keys_[c.key];
   }
-  const std::string marker_key = commit_prefix_ + std::to_string(f.slot);
-  const std::string marker = std::to_string(term_) + ":" + std::to_string(f.id);
   auto* put = txn->add_success()->mutable_request_put();
-  put->set_key(marker_key);
-  put->set_value(marker);
-  const std::size_t changes = index.size();
+  put->set_key(f.log_key);
+  put->set_value(std::move(entry));
+  f.changes = std::move(changes);
+  const std::size_t count = f.changes.size();
   const std::uint64_t id = f.id;
-  index.clear();  // its keys point into pending_, erased next
+  std::string log_key = f.log_key;
   in_flight_.push_back(std::move(f));
-  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(taken));
-  asio::post(worker_io_, [this, txn, marker_key, marker, id, changes, generation = generation_] {
-    Outcome outcome = Commit(*txn, marker_key, marker);
+  gather_expired_ = false;
+  expected_ = 0;
+  asio::post(worker_io_, [this, txn, log_key, id, count, generation = generation_] {
+    Outcome outcome = Commit(*txn, log_key);
     if (outcome.ok) MaybeCompact(outcome.revision);
-    asio::post(io_, [this, generation, id, changes, outcome] { OnOutcome(generation, id, changes, outcome); });
+    asio::post(io_, [this, generation, id, count, outcome] { OnOutcome(generation, id, count, outcome); });
   });
   return true;
 }
 
 DurableLog::Outcome DurableLog::Commit(const etcdserverpb::TxnRequest& txn,
-                                       const std::string& marker_key, const std::string& marker) {
+                                       const std::string& log_key) {
   Outcome out;
   etcdserverpb::TxnResponse resp;
   EtcdStatus s = etcd_.Txn(txn, &resp, options_.txn_timeout);
@@ -225,17 +255,19 @@ DurableLog::Outcome DurableLog::Commit(const etcdserverpb::TxnRequest& txn,
     out.error = "etcd refused the write: " + s.ToString();
     return out;
   }
-  // The Txn may or may not have been applied: the commit marker says which. (Applied
-  // later still is safe: what it records was never confirmed to a client.)
+  // The Txn may or may not have been applied: its entry (a key no other write uses,
+  // folded only after this term confirmed it) says which. Applied later still is
+  // safe: what it records was never confirmed to a client.
   const auto give_up = std::chrono::steady_clock::now() + options_.resolve_timeout;
   std::string last = s.ToString();
   while (std::chrono::steady_clock::now() < give_up) {
     etcdserverpb::RangeRequest req;
-    req.set_key(marker_key);
+    req.set_key(log_key);
+    req.set_keys_only(true);
     etcdserverpb::RangeResponse range;
     EtcdStatus r = etcd_.Range(req, &range, options_.txn_timeout);
     if (r.ok()) {
-      if (range.kvs_size() > 0 && range.kvs(0).value() == marker) {
+      if (range.kvs_size() > 0) {
         out.ok = true;
         out.resolved = true;
         out.revision = range.kvs(0).mod_revision();
@@ -285,21 +317,87 @@ void DurableLog::OnOutcome(std::uint64_t generation, std::uint64_t id, std::size
   for (InFlight& f : in_flight_) {
     if (f.id != id) continue;
     f.done = true;
-    for (const auto& key : f.keys) {
-      auto it = busy_keys_.find(key);
+    for (const auto& c : f.changes) {
+      auto it = busy_keys_.find(c.key);
       if (it != busy_keys_.end() && --it->second == 0) busy_keys_.erase(it);
     }
-    free_slots_.push_back(f.slot);
     break;
   }
-  // Replies wait for every earlier change: only a committed prefix counts.
+  // Replies wait for every earlier change: only a committed prefix counts (and the
+  // log is folded in that order).
   while (!in_flight_.empty() && in_flight_.front().done) {
-    committed_ = in_flight_.front().upto;
+    InFlight& f = in_flight_.front();
+    committed_ = f.upto;
+    fold_.Committed(f.log_key, std::move(f.changes));
     in_flight_.pop_front();
   }
   if (on_commit_) on_commit_(outcome.revision);
+  // Gather: the clients this commit answers are about to send their next changes.
+  expected_ = changes + pending_.size();
   Release();
+  if (!active_) return;
   Flush();
+  MaybeFold(false);
+}
+
+void DurableLog::ArmFoldTimer() {
+  fold_timer_.expires_after(options_.fold_interval);
+  fold_timer_.async_wait([this, generation = generation_](const boost::system::error_code& ec) {
+    if (ec || generation != generation_ || !active_) return;
+    MaybeFold(true);
+    ArmFoldTimer();
+  });
+}
+
+void DurableLog::MaybeFold(bool any) {
+  if (!active_ || fold_.folding() || fold_.entries() == 0) return;
+  if (!any && fold_.entries() < options_.fold_entries) return;
+  auto plan = fold_.Start(options_.max_txn_ops);
+  if (!plan) return;
+  std::vector<etcdserverpb::TxnRequest> txns(plan->batches.size());
+  for (std::size_t i = 0; i < txns.size(); ++i) {
+    auto* cmp = txns[i].add_compare();
+    cmp->set_key(leader_key_);
+    cmp->set_target(etcdserverpb::Compare::CREATE);
+    cmp->set_result(etcdserverpb::Compare::EQUAL);
+    cmp->set_create_revision(term_);
+    for (const LogChange& c : plan->batches[i]) {
+      auto* op = txns[i].add_success();
+      if (c.value) {
+        op->mutable_request_put()->set_key(c.key);
+        op->mutable_request_put()->set_value(*c.value);
+      } else {
+        op->mutable_request_delete_range()->set_key(c.key);
+      }
+    }
+  }
+  // The last Txn deletes the entries folded: every log key up to the last one's.
+  auto* del = txns.back().add_success()->mutable_request_delete_range();
+  del->set_key(LogRangeStart(options_.prefix));
+  del->set_range_end(plan->last_log_key + '\0');
+  auto shared = std::make_shared<std::vector<etcdserverpb::TxnRequest>>(std::move(txns));
+  asio::post(worker_io_, [this, shared, generation = generation_] {
+    std::string error;
+    for (const auto& txn : *shared) {
+      etcdserverpb::TxnResponse resp;
+      EtcdStatus s = etcd_.Txn(txn, &resp, options_.txn_timeout);
+      if (!s.ok()) error = s.ToString();
+      else if (!resp.succeeded()) error = "the election key changed";
+      if (!error.empty()) break;
+    }
+    asio::post(io_, [this, generation, error] {
+      if (generation != generation_) return;
+      // A failed fold changes nothing the state depends on (ha/log_fold.h); if the
+      // term is over, the next write fails its compare and steps down.
+      if (error.empty()) {
+        ++counters_.folds;
+      } else {
+        ++counters_.fold_failures;
+        spdlog::warn("etcd: folding the log failed, will retry: {}", error);
+      }
+      fold_.Finished(error.empty());
+    });
+  });
 }
 
 void DurableLog::Release() {

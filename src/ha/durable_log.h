@@ -1,24 +1,29 @@
 // Write-through of the engine's changes to etcd, batched and fenced (durable mode).
 //
 // The engine reports each change (core::Journal) on its thread; changes wait in
-// order and go to etcd as Txns from worker threads, each Txn holding as many waiting
-// changes as fit in --etcd-max-txn-ops (a key appears once: later changes of it
-// replace earlier ones). Up to `max_in_flight` Txns are pipelined; etcd may apply
-// pipelined Txns in any order, so a Txn never takes a key that one in flight has (the
-// batch stops there and waits). Every Txn compares the election key's create_revision
-// with the term, so a deposed or paused leader can never commit; it also writes a
-// commit marker (<prefix>/commit/<slot>, one slot per Txn in flight), so a Txn whose
-// outcome is unknown (timeout) is resolved by reading its marker back.
+// order and go to etcd from worker threads, each write one Txn that puts one log entry
+// (ha/records.h) holding as many waiting changes as it may (a key appears once: later
+// changes of it replace earlier ones). etcd's cost is per Txn and per key, so a write
+// waits briefly for the changes its clients are about to send (`batch_wait`: as many
+// as the last commit answered), and a second write goes out alongside one in flight
+// only when it is well filled. Up to `max_in_flight` writes are pipelined; etcd may
+// apply them in any order, so a write never takes a key that one in flight has (the
+// batch stops there and waits), which makes entries in flight commute. Every Txn
+// compares the election key's create_revision with the term, so a deposed or paused
+// leader can never commit; a write whose outcome is unknown (timeout) is resolved by
+// reading its entry back. Committed entries are folded into the records now and then
+// (ha/log_fold.h), which keeps the prefix bounded.
 //
 // Replies pass through Deliver(): a reply waits until every change recorded before it
-// is committed, so nothing a client is told can be lost with the leader. When a Txn
+// is committed, so nothing a client is told can be lost with the leader. When a write
 // fails, the waiting replies fail and the owner steps down (on_failure).
 //
-// Threading: everything but the worker's etcd calls runs on the engine's thread.
+// Threading: everything but the workers' etcd calls runs on the engine's thread.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -35,14 +40,20 @@
 #include "core/executor.h"
 #include "core/journal.h"
 #include "ha/etcd_client.h"
+#include "ha/log_fold.h"
 #include "ha/options.h"
 
 namespace dflockd::ha {
 
 struct DurableLogOptions {
   std::string prefix;
-  std::size_t max_txn_ops = 128;  ///< etcd's --max-txn-ops
-  std::size_t max_in_flight = 4;  ///< Txns pipelined (each on a worker thread)
+  std::size_t max_txn_ops = 128;  ///< etcd's --max-txn-ops (folds respect it)
+  std::size_t max_in_flight = 4;  ///< writes pipelined (each on a worker thread)
+  /// How long a write may wait for changes its clients are about to send (0: none).
+  std::chrono::microseconds batch_wait{500};
+  /// Fold the log once this many entries wait, or when the fold timer finds any.
+  std::size_t fold_entries = 128;
+  std::chrono::milliseconds fold_interval{500};
   std::chrono::milliseconds txn_timeout{1000};
   /// How long an outcome-unknown Txn may take to resolve by reading back.
   std::chrono::milliseconds resolve_timeout{3000};
@@ -61,8 +72,9 @@ class DurableLog final : public core::Journal {
   DurableLog(const DurableLog&) = delete;
   DurableLog& operator=(const DurableLog&) = delete;
 
-  /// A term starts: writes are fenced on `term` (the election key's create_revision).
-  void Begin(std::int64_t term, CommitFn on_commit, FailFn on_failure);
+  /// A term starts: writes are fenced on `term` (the election key's create_revision);
+  /// `tail` is what the store held when the term's state was loaded.
+  void Begin(std::int64_t term, LogTail tail, CommitFn on_commit, FailFn on_failure);
   /// The term ends: waiting changes are dropped, waiting replies fail with `why`, and a
   /// Txn still in flight is ignored when it returns.
   void Abort(core::ErrorCode why);
@@ -84,6 +96,7 @@ class DurableLog final : public core::Journal {
 
   const DurableLogCounters& counters() const { return counters_; }
   std::size_t waiting_changes() const { return pending_.size(); }
+  std::size_t unfolded_entries() const { return fold_.entries(); }
 
  private:
   struct Change {
@@ -101,30 +114,32 @@ class DurableLog final : public core::Journal {
   struct InFlight {
     std::uint64_t id;
     std::uint64_t upto;  ///< the last change it carries
-    std::size_t slot;    ///< its commit marker
-    std::vector<std::string> keys;
+    std::string log_key;
+    std::vector<LogChange> changes;
     bool done = false;
   };
 
   void Record(std::string key, std::optional<std::string> value);
   void ScheduleFlush();
   void Flush();
-  /// On the worker: runs the Txn, resolving an unknown outcome by reading back.
-  /// Builds and sends one Txn from the front of pending_; false if none could be made.
+  /// Holds the next write back for changes about to come; false: send it now.
+  bool Gather();
+  /// Builds and sends one write from the front of pending_; false if none could be made.
   bool SendOne();
-  Outcome Commit(const etcdserverpb::TxnRequest& txn, const std::string& marker_key,
-                 const std::string& marker);
+  /// On a worker: runs the Txn, resolving an unknown outcome by reading `log_key` back.
+  Outcome Commit(const etcdserverpb::TxnRequest& txn, const std::string& log_key);
   void MaybeCompact(std::int64_t revision);
   void OnOutcome(std::uint64_t generation, std::uint64_t id, std::size_t changes,
                  const Outcome& outcome);
   void Release();
+  void ArmFoldTimer();
+  void MaybeFold(bool any);
   std::int64_t UnixMs(core::TimePoint t) const;
 
   boost::asio::io_context& io_;
   EtcdClient& etcd_;
   const core::Clock& clock_;
   DurableLogOptions options_;
-  std::string commit_prefix_;
   std::string leader_key_;
 
   // Engine thread.
@@ -140,8 +155,13 @@ class DurableLog final : public core::Journal {
   std::uint64_t txn_seq_ = 0;
   std::deque<InFlight> in_flight_;  ///< in the order their changes were recorded
   std::unordered_map<std::string, std::size_t> busy_keys_;  ///< keys in those Txns
-  std::vector<std::size_t> free_slots_;
   bool flush_posted_ = false;
+  std::size_t expected_ = 0;  ///< changes the next write waits for (Gather)
+  bool gather_armed_ = false;
+  bool gather_expired_ = false;
+  boost::asio::steady_timer gather_timer_;
+  LogFold fold_;
+  boost::asio::steady_timer fold_timer_;
   DurableLogCounters counters_;
 
   // Worker threads.

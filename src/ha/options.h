@@ -23,6 +23,8 @@ struct DurableLogCounters {
   std::uint64_t changes = 0;   ///< records committed (after coalescing)
   std::uint64_t failures = 0;  ///< Txns that failed or could not be resolved
   std::uint64_t resolved = 0;  ///< outcome-unknown Txns resolved by reading back
+  std::uint64_t folds = 0;     ///< log folds committed (entries turned into records)
+  std::uint64_t fold_failures = 0;
   std::int64_t last_revision = 0;
 };
 

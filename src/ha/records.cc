@@ -58,7 +58,67 @@ std::optional<core::Token> TokenAfter(std::string_view prefix, char kind, std::s
   return core::ParseToken(key.substr(head.size()));
 }
 
+constexpr std::string_view kLogHeader = "dflockd-log 1\n";
+
+void AppendHex(std::string& out, std::uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int shift = 60; shift >= 0; shift -= 4) out += kDigits[(v >> shift) & 0xf];
+}
+
 }  // namespace
+
+std::string LogKey(std::string_view prefix, std::int64_t term, std::uint64_t id) {
+  std::string k = LogRangeStart(prefix);
+  AppendHex(k, static_cast<std::uint64_t>(term));
+  AppendHex(k, id);
+  return k;
+}
+
+std::string LogRangeStart(std::string_view prefix) { return std::string(prefix) + "/log/"; }
+std::string LogRangeEnd(std::string_view prefix) { return std::string(prefix) + "/log" + static_cast<char>('/' + 1); }
+
+void AppendLogChange(std::string& entry, std::string_view prefix, std::string_view key,
+                     const std::optional<std::string>& value) {
+  if (entry.empty()) entry = kLogHeader;
+  entry += value ? "P " : "D ";
+  entry += key.substr(prefix.size() + 1);  // "h/<token>" or "d/<token>"
+  entry += ' ';
+  entry += std::to_string(value ? value->size() : 0);
+  entry += '\n';
+  if (value) entry += *value;
+  entry += '\n';
+}
+
+std::optional<std::vector<LogChange>> DecodeLogEntry(std::string_view prefix, std::string_view value) {
+  if (value.substr(0, kLogHeader.size()) != kLogHeader) return std::nullopt;
+  value.remove_prefix(kLogHeader.size());
+  std::vector<LogChange> changes;
+  while (!value.empty()) {
+    const auto eol = value.find('\n');
+    if (eol == std::string_view::npos || eol < 4 || value[1] != ' ') return std::nullopt;
+    const char op = value[0];
+    std::string_view head = value.substr(2, eol - 2);
+    value.remove_prefix(eol + 1);
+    const auto space = head.find(' ');
+    std::size_t length = 0;
+    if (space == std::string_view::npos || (op != 'P' && op != 'D') ||
+        !Number(head.substr(space + 1), length) || length + 1 > value.size() ||
+        value[length] != '\n' || (op == 'D' && length != 0)) {
+      return std::nullopt;
+    }
+    const std::string_view suffix = head.substr(0, space);
+    if (suffix.size() < 3 || (suffix[0] != 'h' && suffix[0] != 'd') || suffix[1] != '/' ||
+        !core::ParseToken(suffix.substr(2))) {
+      return std::nullopt;
+    }
+    LogChange c;
+    c.key = std::string(prefix) + '/' + std::string(suffix);
+    if (op == 'P') c.value = std::string(value.substr(0, length));
+    value.remove_prefix(length + 1);
+    changes.push_back(std::move(c));
+  }
+  return changes;
+}
 
 std::string HoldKey(std::string_view prefix, const core::Token& token) { return Key(prefix, 'h', token); }
 std::string DelayKey(std::string_view prefix, const core::Token& token) { return Key(prefix, 'd', token); }

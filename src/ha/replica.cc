@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <boost/asio/post.hpp>
@@ -47,6 +48,7 @@ DurableLogOptions LogFrom(const ReplicaOptions& o) {
   l.prefix = o.prefix;
   l.max_txn_ops = o.max_txn_ops;
   l.max_in_flight = o.max_in_flight;
+  l.batch_wait = o.batch_wait;
   l.txn_timeout = o.txn_timeout;
   l.compact_interval = o.compact_interval;
   return l;
@@ -68,6 +70,7 @@ class Replica::ElectionEvents final : public Election::Listener {
 struct Replica::Loaded {
   std::vector<StoredHold> holds;
   std::vector<StoredDelay> delays;
+  LogTail tail;
   std::int64_t revision = 0;
 };
 
@@ -115,6 +118,12 @@ std::string Replica::RenderMetrics() const {
          "Txns that failed or could not be resolved (each ends the term).", c.failures);
   metric("dflockd_ha_writes_resolved_total", "counter",
          "Txns whose answer was lost and whose outcome was read back.", c.resolved);
+  metric("dflockd_ha_log_folds_total", "counter",
+         "Log folds committed (committed changes turned into hold records).", c.folds);
+  metric("dflockd_ha_log_fold_failures_total", "counter",
+         "Log folds that failed (retried; the log stays until one commits).", c.fold_failures);
+  metric("dflockd_ha_log_entries", "gauge", "Committed log entries not folded yet.",
+         log_->unfolded_entries());
   return out;
 }
 
@@ -267,34 +276,68 @@ void Replica::CloseSession(core::SessionId session) {
 void Replica::Elected(std::int64_t term) {
   // Load the shard's state before serving (on this thread: the calls block).
   auto state = std::make_shared<Loaded>();
-  auto load = [&](const std::string& from, const std::string& to, auto&& each) {
-    etcdserverpb::RangeRequest req;
-    req.set_key(from);
-    req.set_range_end(to);
-    etcdserverpb::RangeResponse resp;
-    EtcdStatus s = etcd_->Range(req, &resp, std::chrono::milliseconds(5000));
-    if (!s.ok()) return s;
-    state->revision = resp.header().revision();
-    for (const auto& kv : resp.kvs()) each(kv);
-    return s;
-  };
   const std::string& p = options_.prefix;
-  EtcdStatus s = load(p + "/h/", HoldRangeEnd(p), [&](const mvccpb::KeyValue& kv) {
-    if (auto h = DecodeHold(p, kv.key(), kv.value())) {
-      state->holds.push_back(std::move(*h));
-    } else {
-      spdlog::warn("etcd: ignoring a malformed hold record {}", kv.key());
+  // Records first, then the log entries replayed over them in key order, all read at
+  // the revision of the first page (and in pages: a response must fit a gRPC message).
+  std::map<std::string, std::string> records;  // ordered: holds restore in key order
+  auto load = [&](std::string from, const std::string& to, auto&& each) {
+    constexpr std::int64_t kPage = 1000;
+    for (;;) {
+      etcdserverpb::RangeRequest req;
+      req.set_key(from);
+      req.set_range_end(to);
+      req.set_limit(kPage);
+      req.set_revision(state->revision);
+      etcdserverpb::RangeResponse resp;
+      EtcdStatus s = etcd_->Range(req, &resp, std::chrono::milliseconds(5000));
+      if (!s.ok()) return s;
+      if (state->revision == 0) state->revision = resp.header().revision();
+      for (const auto& kv : resp.kvs()) each(kv);
+      if (!resp.more() || resp.kvs_size() == 0) return s;
+      from = resp.kvs(resp.kvs_size() - 1).key() + '\0';
     }
-  });
+  };
+  auto keep_record = [&](const mvccpb::KeyValue& kv) {
+    records.emplace(kv.key(), kv.value());
+    state->tail.records.insert(kv.key());
+  };
+  EtcdStatus s = load(p + "/h/", HoldRangeEnd(p), keep_record);
+  if (s.ok()) s = load(p + "/d/", DelayRangeEnd(p), keep_record);
   if (s.ok()) {
-    s = load(p + "/d/", DelayRangeEnd(p), [&](const mvccpb::KeyValue& kv) {
-      if (auto d = DecodeDelay(p, kv.key(), kv.value())) state->delays.push_back(std::move(*d));
+    s = load(LogRangeStart(p), LogRangeEnd(p), [&](const mvccpb::KeyValue& kv) {
+      state->tail.last_key = kv.key();
+      ++state->tail.entries;
+      auto changes = DecodeLogEntry(p, kv.value());
+      if (!changes) {
+        spdlog::warn("etcd: ignoring a malformed log entry {}", kv.key());
+        return;
+      }
+      for (LogChange& c : *changes) {
+        if (c.value) {
+          records[c.key] = *c.value;
+        } else {
+          records.erase(c.key);
+        }
+        state->tail.net[std::move(c.key)] = std::move(c.value);
+      }
     });
   }
   if (!s.ok()) {
     spdlog::error("elected, but the shard's state could not be read ({}): resigning", s.ToString());
     election_->Resign();
     return;
+  }
+  const std::string holds = p + "/h/";
+  for (const auto& [key, value] : records) {
+    if (key.compare(0, holds.size(), holds) == 0) {
+      if (auto h = DecodeHold(p, key, value)) {
+        state->holds.push_back(std::move(*h));
+      } else {
+        spdlog::warn("etcd: ignoring a malformed hold record {}", key);
+      }
+    } else if (auto d = DecodeDelay(p, key, value)) {
+      state->delays.push_back(std::move(*d));
+    }
   }
   asio::post(io_, [this, term, state] { Serve(term, *state); });
 }
@@ -314,7 +357,7 @@ void Replica::LeaderSeen(const LeaderInfo& leader) {
   });
 }
 
-void Replica::Serve(std::int64_t term, const Loaded& state) {
+void Replica::Serve(std::int64_t term, Loaded& state) {
   if (serving_) StepDown("elected again");
   engine_.Reset(core::ErrorCode::kUnavailable);  // nothing of an earlier term survives
   std::size_t restored = 0;
@@ -336,7 +379,7 @@ void Replica::Serve(std::int64_t term, const Loaded& state) {
   const auto floor = static_cast<std::uint64_t>(fence_revision_);
   tokens_.Rebase(floor << kFenceShift, (floor + 1) << kFenceShift);
   log_->Begin(
-      term,
+      term, std::move(state.tail),
       [this](std::int64_t revision) {
         // Pipelined Txns may return out of order: only a newer revision moves fences.
         if (revision <= fence_revision_) return;

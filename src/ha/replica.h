@@ -43,6 +43,7 @@ struct ReplicaOptions {
   std::int64_t election_ttl_s = 2;
   std::size_t max_txn_ops = 128;
   std::size_t max_in_flight = 4;
+  std::chrono::microseconds batch_wait{500};
   std::chrono::milliseconds txn_timeout{1000};
   std::chrono::seconds compact_interval{5};
 };
@@ -98,7 +99,7 @@ class Replica final : public core::CommandExecutor {
   void LeaderSeen(const LeaderInfo& leader);
 
   // Engine thread.
-  void Serve(std::int64_t term, const Loaded& state);
+  void Serve(std::int64_t term, Loaded& state);
   void StepDown(const std::string& why);
   void SetRole(const std::string& role, const std::string& leader, std::int64_t term);
 

@@ -4,6 +4,7 @@ Members keep their data on tmpfs when /dev/shm exists (etcd fsyncs every write; 
 tests measure dflockd, not the disk) and use short raft timings, so losing the etcd
 leader costs well under a second.
 """
+import base64
 import json
 import os
 import shutil
@@ -17,6 +18,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from dflockd_testlib import free_ports  # noqa: E402
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+
+
+def decode_log_entry(value):
+    """[(op, b"h/<token>", record)] of a durable log entry (bytes)."""
+    header = b"dflockd-log 1\n"
+    assert value.startswith(header), value[:40]
+    rest, out = value[len(header):], []
+    while rest:
+        head, rest = rest.split(b"\n", 1)
+        op, suffix, length = head.split(b" ")
+        out.append((op, suffix, rest[:int(length)]))
+        rest = rest[int(length) + 1:]
+    return out
 
 
 class EtcdCluster:
@@ -98,10 +112,33 @@ class EtcdCluster:
         raise RuntimeError("no etcd leader")
 
     def get_prefix(self, prefix):
-        r = subprocess.run(["etcdctl", "--endpoints", self.endpoints, "get", "--prefix", prefix],
+        """Every key under `prefix` and its value (decoded leniently)."""
+        return {k.decode(errors="replace"): v.decode(errors="replace")
+                for k, v in self.get_prefix_bytes(prefix).items()}
+
+    def get_prefix_bytes(self, prefix):
+        r = subprocess.run(["etcdctl", "--endpoints", self.endpoints, "get", "--prefix", prefix,
+                            "-w", "json"],
                            env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, check=True)
-        lines = r.stdout.decode(errors="replace").splitlines()
-        return dict(zip(lines[0::2], lines[1::2]))
+        kvs = json.loads(r.stdout or b"{}").get("kvs", [])
+        return {base64.b64decode(kv["key"]): base64.b64decode(kv.get("value", "")) for kv in kvs}
+
+    def stored_records(self, prefix, kind="h"):
+        """A shard's `kind` records (h: holds, d: lock-delays) as a new leader would
+        load them: the records with the log entries not folded yet replayed over them
+        in key order (format: src/ha/records.h)."""
+        everything = self.get_prefix_bytes(prefix.encode() + b"/")
+        records = {k: v for k, v in everything.items()
+                   if k.startswith(("%s/%s/" % (prefix, kind)).encode())}
+        log = ("%s/log/" % prefix).encode()
+        for key in sorted(k for k in everything if k.startswith(log)):
+            for op, suffix, value in decode_log_entry(everything[key]):
+                if suffix.startswith(kind.encode() + b"/"):
+                    if op == b"P":
+                        records[prefix.encode() + b"/" + suffix] = value
+                    else:
+                        records.pop(prefix.encode() + b"/" + suffix, None)
+        return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in records.items()}
 
     def stop(self):
         for i in range(len(self.procs)):

@@ -364,7 +364,7 @@ class CommittedWatch(DurableTest):
 
         def held_in_etcd():
             try:
-                return self.etcd.get_prefix(self.shard.prefix + "/h/")
+                return self.etcd.stored_records(self.shard.prefix)
             except subprocess.CalledProcessError:
                 return None  # no etcd majority
 

@@ -102,7 +102,7 @@ class DurableShards(unittest.TestCase):
 
     def held_in(self, shard):
         """The hold records in a shard's etcd prefix."""
-        return self.etcd.get_prefix(self.prefixes[shard] + "/h/")
+        return self.etcd.stored_records(self.prefixes[shard])
 
     def test_every_replica_reaches_the_owning_shard(self):
         entry_points = self.everyone()
