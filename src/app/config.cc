@@ -139,6 +139,7 @@ void ValidateDurable(Config& c, const std::string& endpoints, const std::string&
   Require(c.etcd_pipeline >= 1 && c.etcd_pipeline <= 64, "--etcd-pipeline must be 1..64");
   Require(c.etcd_batch_wait_us >= 0 && c.etcd_batch_wait_us <= 100000,
           "--etcd-batch-wait must be 0..100000 (microseconds)");
+  Require(c.etcd_fold_interval_ms >= 10, "--etcd-fold-interval must be at least 10 (ms)");
   Require(c.etcd_timeout_ms >= 50, "--etcd-timeout must be at least 50 ms");
   Require(c.etcd_compact_interval_s >= 0, "--etcd-compact-interval must not be negative");
   Require(c.etcd_cert.empty() == c.etcd_key.empty(),
@@ -275,6 +276,9 @@ ParseResult ParseConfig(int argc, char** argv, const char* version) {
   app.add_option("--etcd-batch-wait", c.etcd_batch_wait_us,
                  "Microseconds a write may wait for the changes its clients are about to send")
       ->envname("DFLOCKD_ETCD_BATCH_WAIT_US")->capture_default_str();
+  app.add_option("--etcd-fold-interval", c.etcd_fold_interval_ms,
+                 "Milliseconds committed changes may stay in the log before becoming records")
+      ->envname("DFLOCKD_ETCD_FOLD_INTERVAL_MS")->capture_default_str();
   app.add_option("--etcd-timeout", c.etcd_timeout_ms,
                  "Milliseconds a write may take before its outcome is read back")
       ->envname("DFLOCKD_ETCD_TIMEOUT_MS")->capture_default_str();

@@ -161,6 +161,7 @@ int RunServer(const Config& config) {
     ro.max_txn_ops = config.etcd_max_txn_ops;
     ro.max_in_flight = config.etcd_pipeline;
     ro.batch_wait = std::chrono::microseconds(config.etcd_batch_wait_us);
+    ro.fold_interval = std::chrono::milliseconds(config.etcd_fold_interval_ms);
     ro.txn_timeout = std::chrono::milliseconds(config.etcd_timeout_ms);
     ro.compact_interval = std::chrono::seconds(config.etcd_compact_interval_s);
     try {

@@ -49,6 +49,7 @@ DurableLogOptions LogFrom(const ReplicaOptions& o) {
   l.max_txn_ops = o.max_txn_ops;
   l.max_in_flight = o.max_in_flight;
   l.batch_wait = o.batch_wait;
+  l.fold_interval = o.fold_interval;
   l.txn_timeout = o.txn_timeout;
   l.compact_interval = o.compact_interval;
   return l;

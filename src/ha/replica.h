@@ -44,6 +44,7 @@ struct ReplicaOptions {
   std::size_t max_txn_ops = 128;
   std::size_t max_in_flight = 4;
   std::chrono::microseconds batch_wait{500};
+  std::chrono::milliseconds fold_interval{500};
   std::chrono::milliseconds txn_timeout{1000};
   std::chrono::seconds compact_interval{5};
 };

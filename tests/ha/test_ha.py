@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 sys.path.insert(0, HERE)
 from dflockd_testlib import (Conn, Server, binary_path, cluster_view, fence, free_ports, grant,  # noqa: E402
-                             leader_among, unique, wait_until)
+                             leader_among, server_metrics, unique, wait_until)
 from etcd_cluster import EtcdCluster, wait_port  # noqa: E402
 
 TTL = 2  # --election-ttl: a dead leader is replaced within about this
@@ -512,6 +512,80 @@ class Partition(unittest.TestCase):
         self.assertGreater(fence(reply.split()[1]), fence(token))
         holder.close()
         adopter.close()
+
+
+class LogFolding(unittest.TestCase):
+    """Writes are log entries, folded into hold records later (src/ha/records.h): a
+    new leader must see records and unfolded entries together, and the log must not
+    grow."""
+
+    def setUp(self):
+        self.etcd = EtcdCluster().start()
+        self.shard = None
+
+    def tearDown(self):
+        problems = self.shard.stop() if self.shard else []
+        self.etcd.stop()
+        self.assertEqual(problems, [])
+
+    def raw(self, kind):
+        return [k for k in self.etcd.get_prefix_bytes(self.shard.prefix.encode() + b"/")
+                if k.startswith(("%s/%s/" % (self.shard.prefix, kind)).encode())]
+
+    def test_new_leader_replays_unfolded_entries_over_records(self):
+        # Folds only by count (128 entries): what is written after one stays in the log.
+        self.shard = Shard(self.etcd, n=2, extra=("--etcd-fold-interval", "600000")).start()
+        leader = self.shard.leader()
+        other = next(r for r in self.shard.live() if r is not leader)
+        k_a, k_b, k_c = unique("fold-a"), unique("fold-b"), unique("fold-c")
+        ca, cb = leader.conn(), leader.conn()
+        t_a, _ = grant(ca.req("l", k_a, "0 30"))
+        t_b, _ = grant(cb.req("l", k_b, "0 30"))
+        churn = leader.conn()
+        for i in range(70):  # 140 more entries: one fold
+            k = unique("churn")
+            t, _ = grant(churn.req("l", k, "0 30"))
+            self.assertEqual(churn.req("r", k, t), "ok")
+        self.assertTrue(wait_until(lambda: len(self.raw("h")) == 2, timeout=10), self.raw("h"))
+        self.assertLess(len(self.raw("log")), 128)
+        self.assertEqual(server_metrics(leader)["dflockd_ha_log_folds_total"], 1)
+
+        # Now A's release and C's grant exist only as log entries; A's record is stale.
+        self.assertEqual(ca.req("r", k_a, t_a), "ok")
+        cc = leader.conn()
+        t_c, _ = grant(cc.req("l", k_c, "0 30"))
+        self.assertEqual(len(self.raw("h")), 2)
+        self.assertGreater(len(self.raw("log")), 0)
+        stored = self.etcd.stored_records(self.shard.prefix).values()
+        self.assertEqual(sorted(k for k in (k_a, k_b, k_c) if any(v.endswith(" " + k) for v in stored)),
+                         sorted([k_b, k_c]))
+
+        self.shard.kill(leader)
+        self.shard.wait_agreed()
+        self.assertIs(self.shard.leader(), other)
+        got = try_req(other, "l", k_a, "0 5")  # released before the kill: free at once
+        self.assertTrue(got and got.startswith("ok "), got)
+        self.assertEqual(try_req(other, "l", k_b, "0"), "timeout")
+        self.assertEqual(try_req(other, "l", k_c, "0"), "timeout")
+        self.assertEqual(other.conn().req("n", k_c, t_c + " 30"), "ok 30")
+        self.assertEqual(other.conn().req("n", k_b, t_b + " 30"), "ok 30")
+
+    def test_the_log_stays_bounded_under_load(self):
+        self.shard = Shard(self.etcd, n=1).start()
+        leader = self.shard.leader()
+        bench = os.path.join(os.path.dirname(binary_path()), "dflockd-bench")
+        subprocess.run([bench, "--server", "%s:%d" % (leader.host, leader.port), "--workers", "20",
+                        "--duration", "3", "--json", "--no-progress"],
+                       check=True, capture_output=True, timeout=60)
+        m = server_metrics(leader)
+        self.assertGreater(m["dflockd_ha_changes_total"], 2000)
+        # Everything released: once folded, no record and no entry is left.
+        self.assertTrue(wait_until(lambda: not self.raw("log") and not self.raw("h"), timeout=5),
+                        (len(self.raw("log")), len(self.raw("h"))))
+        m = server_metrics(leader)
+        self.assertGreater(m["dflockd_ha_log_folds_total"], 1)
+        self.assertEqual(m["dflockd_ha_log_fold_failures_total"], 0)
+        self.assertEqual(m["dflockd_ha_log_entries"], 0)
 
 
 class Configuration(unittest.TestCase):
