@@ -49,6 +49,19 @@ def render(*values_args, namespace="default", release="locks"):
     return [d for d in yaml.safe_load_all(out) if d]
 
 
+_server_env = None
+
+
+def server_env_names():
+    """The DFLOCKD_* variables `dflockd --help` lists (empty without DFLOCKD_BIN)."""
+    global _server_env
+    if _server_env is None:
+        binary = os.environ.get("DFLOCKD_BIN")
+        text = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout if binary else ""
+        _server_env = set(re.findall(r"DFLOCKD_[A-Z0-9_]+", text))
+    return _server_env
+
+
 def unknown_fields(data, model_name, path="$"):
     """Paths of keys in `data` that the API model does not define (the Python client
     silently drops them, a real API server would reject or ignore them)."""
@@ -177,6 +190,12 @@ class Manifests(unittest.TestCase):
                 self.assertEqual(raw["grpc"]["port"], ports["grpc"])
                 self.assertNotIn("DFLOCKD_TLS_CERT", env)  # kubelet's gRPC probe is plaintext
             self.assertGreaterEqual(probe.period_seconds, 1)
+
+        # Every setting the chart passes is one the server reads (a misspelt variable
+        # would be ignored silently).
+        known = server_env_names()
+        if known:
+            self.assertEqual(sorted(n for n in env if n.startswith("DFLOCKD_") and n not in known), [])
 
         # Graceful rollout: the pod outlives the drain.
         self.assertGreater(pod.termination_grace_period_seconds, int(env["DFLOCKD_SHUTDOWN_TIMEOUT_S"]))
