@@ -281,13 +281,12 @@ void Replica::Elected(std::int64_t term) {
   // Records first, then the log entries replayed over them in key order, all read at
   // the revision of the first page (and in pages: a response must fit a gRPC message).
   std::map<std::string, std::string> records;  // ordered: holds restore in key order
-  auto load = [&](std::string from, const std::string& to, auto&& each) {
-    constexpr std::int64_t kPage = 1000;
+  auto load = [&](std::string from, const std::string& to, std::int64_t page, auto&& each) {
     for (;;) {
       etcdserverpb::RangeRequest req;
       req.set_key(from);
       req.set_range_end(to);
-      req.set_limit(kPage);
+      req.set_limit(page);
       req.set_revision(state->revision);
       etcdserverpb::RangeResponse resp;
       EtcdStatus s = etcd_->Range(req, &resp, std::chrono::milliseconds(5000));
@@ -302,10 +301,12 @@ void Replica::Elected(std::int64_t term) {
     records.emplace(kv.key(), kv.value());
     state->tail.records.insert(kv.key());
   };
-  EtcdStatus s = load(p + "/h/", HoldRangeEnd(p), keep_record);
-  if (s.ok()) s = load(p + "/d/", DelayRangeEnd(p), keep_record);
+  // Pages well under the client's 256 MiB message limit: records are a few hundred
+  // bytes, log entries up to 512 KiB.
+  EtcdStatus s = load(p + "/h/", HoldRangeEnd(p), 10000, keep_record);
+  if (s.ok()) s = load(p + "/d/", DelayRangeEnd(p), 10000, keep_record);
   if (s.ok()) {
-    s = load(LogRangeStart(p), LogRangeEnd(p), [&](const mvccpb::KeyValue& kv) {
+    s = load(LogRangeStart(p), LogRangeEnd(p), 64, [&](const mvccpb::KeyValue& kv) {
       state->tail.last_key = kv.key();
       ++state->tail.entries;
       auto changes = DecodeLogEntry(p, kv.value());

@@ -542,20 +542,24 @@ class LogFolding(unittest.TestCase):
         t_a, _ = grant(ca.req("l", k_a, "0 30"))
         t_b, _ = grant(cb.req("l", k_b, "0 30"))
         churn = leader.conn()
-        for i in range(70):  # 140 more entries: one fold
-            k = unique("churn")
-            t, _ = grant(churn.req("l", k, "0 30"))
-            self.assertEqual(churn.req("r", k, t), "ok")
+
+        def churn_pairs(n):  # one client in turn: an entry per change
+            for _ in range(n):
+                k = unique("churn")
+                t, _ = grant(churn.req("l", k, "0 30"))
+                self.assertEqual(churn.req("r", k, t), "ok")
+        churn_pairs(70)  # 140 more entries: one fold
         self.assertTrue(wait_until(lambda: len(self.raw("h")) == 2, timeout=10), self.raw("h"))
         self.assertLess(len(self.raw("log")), 128)
         self.assertEqual(server_metrics(leader)["dflockd_ha_log_folds_total"], 1)
+        churn_pairs(40)  # unfolded entries: more than the loader's page of 64
 
         # Now A's release and C's grant exist only as log entries; A's record is stale.
         self.assertEqual(ca.req("r", k_a, t_a), "ok")
         cc = leader.conn()
         t_c, _ = grant(cc.req("l", k_c, "0 30"))
         self.assertEqual(len(self.raw("h")), 2)
-        self.assertGreater(len(self.raw("log")), 0)
+        self.assertGreater(len(self.raw("log")), 64)
         stored = self.etcd.stored_records(self.shard.prefix).values()
         self.assertEqual(sorted(k for k in (k_a, k_b, k_c) if any(v.endswith(" " + k) for v in stored)),
                          sorted([k_b, k_c]))
