@@ -38,7 +38,7 @@ if [ "$SANITIZE" = 1 ]; then
     ctest --output-on-failure --parallel 2 -LE "container|deploy|soak" "$@")
 fi
 if [ "$SANITIZE" = 1 ] && [ $# -eq 0 ]; then  # (skipped when ctest arguments pick tests)
-  echo "== the threaded parts under ThreadSanitizer: client library, gRPC adapter"
+  echo "== the threaded parts under ThreadSanitizer: client library, gRPC adapter, durable mode"
   # The client's blocking API runs its coroutines on a private I/O thread, and the
   # gRPC adapter hands calls between gRPC's threads and the engine thread. Debian's
   # gRPC and OpenSSL are not instrumented: tests/tsan.supp says why and what is muted.
@@ -50,4 +50,11 @@ if [ "$SANITIZE" = 1 ] && [ $# -eq 0 ]; then  # (skipped when ctest arguments pi
   # The gRPC test client stays uninstrumented (grpcpp's inline code would be half
   # instrumented); the server under test is the TSan build.
   DFLOCKD_BIN=build-tsan/dflockd build/tests/grpc_client_tests
+  # Durable mode: the engine thread, the etcd writers and folds, the election thread
+  # (~110 s; the Release build's clients drive the TSan server).
+  for suite in test_ha.py test_ha_shards.py; do
+    DFLOCKD_BIN="$PWD/build-tsan/dflockd" DFLOCKD_BENCH="$PWD/build/dflockd-bench" \
+      DFLOCKCTL_BIN="$PWD/build/tools/dflockctl" PYTHONDONTWRITEBYTECODE=1 \
+      /usr/bin/python3 -W ignore "tests/ha/$suite"
+  done
 fi
