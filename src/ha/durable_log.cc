@@ -179,6 +179,15 @@ bool DurableLog::Gather() {
   return true;
 }
 
+void DurableLog::Fence(etcdserverpb::TxnRequest& txn) const {
+  // Commits only while our election key is the one that made us leader.
+  auto* cmp = txn.add_compare();
+  cmp->set_key(leader_key_);
+  cmp->set_target(etcdserverpb::Compare::CREATE);
+  cmp->set_result(etcdserverpb::Compare::EQUAL);
+  cmp->set_create_revision(term_);
+}
+
 bool DurableLog::SendOne() {
   // A key appears once per entry, and only its last value matters.
   constexpr std::size_t kMaxEntryBytes = 512 * 1024;  // etcd takes 1.5 MiB per request
@@ -207,11 +216,7 @@ bool DurableLog::SendOne() {
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(taken));
 
   auto txn = std::make_shared<etcdserverpb::TxnRequest>();
-  auto* cmp = txn->add_compare();
-  cmp->set_key(leader_key_);
-  cmp->set_target(etcdserverpb::Compare::CREATE);
-  cmp->set_result(etcdserverpb::Compare::EQUAL);
-  cmp->set_create_revision(term_);
+  Fence(*txn);
   InFlight f;
   f.id = ++txn_seq_;
   f.upto = upto;
@@ -356,11 +361,7 @@ void DurableLog::MaybeFold(bool any) {
   if (!plan) return;
   std::vector<etcdserverpb::TxnRequest> txns(plan->batches.size());
   for (std::size_t i = 0; i < txns.size(); ++i) {
-    auto* cmp = txns[i].add_compare();
-    cmp->set_key(leader_key_);
-    cmp->set_target(etcdserverpb::Compare::CREATE);
-    cmp->set_result(etcdserverpb::Compare::EQUAL);
-    cmp->set_create_revision(term_);
+    Fence(txns[i]);
     for (const LogChange& c : plan->batches[i]) {
       auto* op = txns[i].add_success();
       if (c.value) {

@@ -124,6 +124,8 @@ class DurableLog final : public core::Journal {
   void Flush();
   /// Holds the next write back for changes about to come; false: send it now.
   bool Gather();
+  /// Adds the term's compare: the Txn fails once another replica has been elected.
+  void Fence(etcdserverpb::TxnRequest& txn) const;
   /// Builds and sends one write from the front of pending_; false if none could be made.
   bool SendOne();
   /// On a worker: runs the Txn, resolving an unknown outcome by reading `log_key` back.
