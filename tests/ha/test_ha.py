@@ -574,6 +574,30 @@ class LogFolding(unittest.TestCase):
         self.assertEqual(other.conn().req("n", k_c, t_c + " 30"), "ok 30")
         self.assertEqual(other.conn().req("n", k_b, t_b + " 30"), "ok 30")
 
+    def test_a_lock_delay_survives_the_leaders_death(self):
+        # A hold that ends without a release (its connection closed) starts a 4 s
+        # lock-delay; a new leader restarts it at full length and grants nothing before.
+        self.shard = Shard(self.etcd, n=2, extra=("--lock-delay", "4")).start()
+        leader = self.shard.leader()
+        other = next(r for r in self.shard.live() if r is not leader)
+        key = unique("delayed")
+        c = leader.conn()
+        grant(c.req("l", key, "0 30"))
+        c.close()
+        self.assertTrue(wait_until(
+            lambda: any(v.endswith(" " + key) for v in self.etcd.stored_records(self.shard.prefix, "d").values()),
+            timeout=5), "the lock-delay never reached etcd")
+        self.assertFalse(any(v.endswith(" " + key)
+                             for v in self.etcd.stored_records(self.shard.prefix).values()))
+        self.shard.kill(leader)
+        t0 = time.monotonic()
+        self.shard.wait_agreed()
+        self.assertEqual(try_req(other, "l", key, "0"), "timeout")
+        got = try_req(other, "l", key, "10 5", timeout=15)
+        took = time.monotonic() - t0
+        self.assertTrue(got and got.startswith("ok "), got)
+        self.assertGreater(took, 3.5, "granted before the restarted lock-delay ended")
+
     def test_the_log_stays_bounded_under_load(self):
         self.shard = Shard(self.etcd, n=1).start()
         leader = self.shard.leader()
