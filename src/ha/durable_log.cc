@@ -190,7 +190,9 @@ void DurableLog::Fence(etcdserverpb::TxnRequest& txn) const {
 
 bool DurableLog::SendOne() {
   // A key appears once per entry, and only its last value matters.
-  constexpr std::size_t kMaxEntryBytes = 512 * 1024;  // etcd takes 1.5 MiB per request
+  // etcd refuses requests over --max-request-bytes (1.5 MiB by default; some lower it).
+  // 128 KiB is over a thousand changes, more than any batch gathers.
+  constexpr std::size_t kMaxEntryBytes = 128 * 1024;
   std::vector<LogChange> changes;
   std::unordered_map<std::string_view, std::size_t> index;
   std::size_t bytes = 0;

@@ -302,7 +302,7 @@ void Replica::Elected(std::int64_t term) {
     state->tail.records.insert(kv.key());
   };
   // Pages well under the client's 256 MiB message limit: records are a few hundred
-  // bytes, log entries up to 512 KiB.
+  // bytes, log entries up to ~128 KiB.
   EtcdStatus s = load(p + "/h/", HoldRangeEnd(p), 10000, keep_record);
   if (s.ok()) s = load(p + "/d/", DelayRangeEnd(p), 10000, keep_record);
   if (s.ok()) {
