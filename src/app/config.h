@@ -53,7 +53,7 @@ struct Config {
   std::int64_t election_ttl_s = 2;  ///< a dead leader is replaced within about this
   std::uint64_t etcd_max_txn_ops = 128;  ///< etcd's --max-txn-ops
   std::uint64_t etcd_pipeline = 4;       ///< writes in flight to etcd
-  std::int64_t etcd_batch_wait_us = 2000; ///< how long a write may wait for more changes
+  std::int64_t etcd_batch_wait_us = 5000; ///< how long a write may wait for more changes
   std::int64_t etcd_fold_interval_ms = 500;  ///< how long changes may stay in the log
   std::int64_t etcd_timeout_ms = 1000;   ///< per write; then the outcome is read back
   std::int64_t etcd_compact_interval_s = 5;  ///< 0: leave compaction to etcd's own settings

@@ -50,7 +50,7 @@ struct DurableLogOptions {
   std::size_t max_txn_ops = 128;  ///< etcd's --max-txn-ops (folds respect it)
   std::size_t max_in_flight = 4;  ///< writes pipelined (each on a worker thread)
   /// How long a write may wait for changes its clients are about to send (0: none).
-  std::chrono::microseconds batch_wait{2000};
+  std::chrono::microseconds batch_wait{5000};
   /// Fold the log once this many entries wait, or when the fold timer finds any.
   std::size_t fold_entries = 128;
   std::chrono::milliseconds fold_interval{500};

@@ -43,7 +43,7 @@ struct ReplicaOptions {
   std::int64_t election_ttl_s = 2;
   std::size_t max_txn_ops = 128;
   std::size_t max_in_flight = 4;
-  std::chrono::microseconds batch_wait{2000};
+  std::chrono::microseconds batch_wait{5000};
   std::chrono::milliseconds fold_interval{500};
   std::chrono::milliseconds txn_timeout{1000};
   std::chrono::seconds compact_interval{5};
