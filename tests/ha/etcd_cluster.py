@@ -111,12 +111,8 @@ class EtcdCluster:
                 return st["Endpoint"]
         raise RuntimeError("no etcd leader")
 
-    def get_prefix(self, prefix):
-        """Every key under `prefix` and its value (decoded leniently)."""
-        return {k.decode(errors="replace"): v.decode(errors="replace")
-                for k, v in self.get_prefix_bytes(prefix).items()}
-
     def get_prefix_bytes(self, prefix):
+        """Every key under `prefix` and its value, as bytes."""
         r = subprocess.run(["etcdctl", "--endpoints", self.endpoints, "get", "--prefix", prefix,
                             "-w", "json"],
                            env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, check=True)
