@@ -1,7 +1,8 @@
 // A native protocol connection: framing, auth, one request at a time, batched
 // writes, bounded signal pushes. Templated on the transport (plain TCP or TLS).
 //
-// Lifetime: every pending async operation holds a shared_ptr to the session. The
+// Lifetime: every pending async operation holds a shared_ptr to the session (a plain
+// socket's transport holds one while the socket is open, see PlainTransport). The
 // engine holds a raw SessionSink pointer and completions that capture `this`;
 // Close() calls CloseSession first, after which the engine holds neither.
 #include "native/session.h"
@@ -13,14 +14,18 @@
 #include <boost/asio/write.hpp>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <array>
+#include <cerrno>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "native/command_mapper.h"
+#include "native/ready_set.h"
 #include "native/request_parser.h"
 #include "native/response_writer.h"
 #include "auth/token_compare.h"
@@ -48,79 +53,165 @@ bool PeerHungUp(int fd) {
   return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-// Plain TCP. A read goes first into a small buffer of the session's own through
-// async_read_some: Asio then reads when epoll reports data and re-arms nothing (an
-// async_wait on readability costs an epoll_ctl per request: 7% of the server's CPU
-// in a lock benchmark). A read that fills the small buffer continues into one large
-// buffer shared by every plain session (all run on one thread), so big pipelined
-// batches cost no per-session memory.
-class PlainTransport {
+/// What a transport reports back to its session.
+class TransportSink {
  public:
-  explicit PlainTransport(tcp::socket socket) : socket_(WithConcreteExecutor(std::move(socket))) {
+  virtual void OnTransportRead(error_code ec, std::string_view data) = 0;
+  virtual void OnTransportWritten(error_code ec) = 0;
+
+ protected:
+  ~TransportSink() = default;
+};
+
+error_code LastError() { return error_code(errno, boost::system::system_category()); }
+
+bool WouldBlock(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
+
+// Plain TCP, outside Asio's reactor: the socket sits level-triggered in the
+// io_context's ReadySet (see ready_set.h for why). Interest follows what the session
+// waits for: EPOLLIN while a read is pending (dropped lazily, when readiness arrives
+// that nobody wants: the hot path re-arms without a syscall), EPOLLOUT only while a
+// write that the socket did not take at once is pending.
+class PlainTransport final : public ReadyWatcher {
+ public:
+  explicit PlainTransport(tcp::socket socket)
+      : io_(&static_cast<asio::io_context&>(
+            asio::query(socket.get_executor(), asio::execution::context))) {
     error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
-    socket_.non_blocking(true, ec);
+    socket.set_option(tcp::no_delay(true), ec);
+    const int fd = socket.release(ec);  // out of Asio's reactor
+    if (!ec && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) == 0) fd_ = fd;
+    else if (!ec) ::close(fd);
+    // fd_ < 0: the first read reports the failure and the session closes.
   }
+  PlainTransport(PlainTransport&& other) noexcept
+      : io_(other.io_), fd_(std::exchange(other.fd_, -1)) {}
+  PlainTransport& operator=(PlainTransport&&) = delete;
+  ~PlainTransport() { Close(); }
+
   template <typename F>
   void Handshake(F&& done) {
     done(error_code{});
   }
-  /// done(error_code, std::string_view data); data may be empty on a spurious wake-up.
-  template <typename F>
-  void Read(F&& done) {
-    // A full buffer may have left bytes behind that no new (edge-triggered) readiness
-    // event will announce: then the next read goes straight to the socket.
-    if (more_pending_) {
-      asio::post(socket_.get_executor(), [this, done = std::move(done)]() mutable {
-        static thread_local char shared[64 * 1024];
-        error_code ec;
-        std::size_t n = socket_.read_some(asio::buffer(shared), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-        more_pending_ = n == sizeof(shared);
-        done(ec, std::string_view(shared, n));
-      });
-      return;
-    }
-    socket_.async_read_some(asio::buffer(small_),
-                            [this, done = std::move(done)](error_code ec, std::size_t n) mutable {
-                              more_pending_ = !ec && n == small_.size();
-                              done(ec, std::string_view(small_.data(), n));
-                            });
+  /// Calls owner->OnTransportRead(ec, data) once the socket has data, EOF or an error.
+  template <typename Owner>
+  void Read(Owner* owner) {
+    Bind(owner);
+    read_pending_ = true;
+    Want(EPOLLIN);
   }
-  template <typename F>
-  void Write(const std::string& data, F&& done) {
-    asio::async_write(socket_, asio::buffer(data), std::forward<F>(done));
+  /// Writes all of `data` (which must stay put), then calls owner->OnTransportWritten.
+  template <typename Owner>
+  void Write(const std::string& data, Owner* owner) {
+    Bind(owner);
+    write_data_ = data.data();
+    write_left_ = data.size();
+    write_pending_ = true;
+    Want(EPOLLOUT);
   }
   /// Writes what the socket takes right now; kBroken on a dead socket.
   std::size_t TryWrite(std::string_view data) {
-    error_code ec;
-    std::size_t n = socket_.write_some(asio::buffer(data.data(), data.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return 0;
-    return ec ? kBroken : n;
+    if (fd_ < 0) return kBroken;
+    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    return WouldBlock(errno) ? 0 : kBroken;
   }
+  /// Pending reads and writes are dropped without a call; the owner is released
+  /// through a posted handler, so it outlives the batch of events being handled.
   void Close() {
-    error_code ec;
-    socket_.close(ec);
+    read_pending_ = write_pending_ = false;
+    if (fd_ >= 0) {
+      if (ready_ != nullptr) ready_->Watch(fd_, this, 0, registered_);
+      ::close(fd_);
+      fd_ = -1;
+    }
+    if (keep_) asio::post(*io_, [keep = std::move(keep_)] {});
   }
-  int native_handle() { return socket_.native_handle(); }
+  int native_handle() { return fd_; }
+
+  // ReadyWatcher
+  void OnReady(std::uint32_t events) override {
+    if (fd_ < 0) return;  // closed earlier in this batch
+    constexpr std::uint32_t kFailed = EPOLLERR | EPOLLHUP;
+    if (write_pending_ && (events & (EPOLLOUT | kFailed)) != 0) ContinueWrite();
+    if (fd_ >= 0 && read_pending_ && (events & (EPOLLIN | kFailed)) != 0) Receive();
+    if (fd_ < 0) return;
+    const std::uint32_t wanted = (read_pending_ ? EPOLLIN : 0u) | (write_pending_ ? EPOLLOUT : 0u);
+    if (wanted != interest_) SetInterest(wanted);  // 0: out of the set until wanted again
+  }
+  void OnShutdown() override {
+    registered_ = false;
+    auto keep = std::move(keep_);  // may destroy the owner, and this with it
+  }
 
  private:
-  // The io_context's own executor type rather than the type-erased any_io_executor
-  // that tcp::socket carries: every read completion otherwise pays for the erasure.
-  using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
-  static Socket WithConcreteExecutor(tcp::socket socket) {
-    auto& io = static_cast<asio::io_context&>(
-        asio::query(socket.get_executor(), asio::execution::context));
-    error_code ec;
-    const auto protocol = socket.local_endpoint(ec).protocol();
-    Socket out(io.get_executor());
-    if (!ec) out.assign(protocol, socket.release(ec), ec);  // a failure shows on the first read
-    return out;
+  template <typename Owner>
+  void Bind(Owner* owner) {
+    sink_ = owner;
+    if (!keep_) keep_ = owner->shared_from_this();
   }
 
-  Socket socket_;
-  bool more_pending_ = false;
-  std::array<char, 512> small_;  // one request line set fits; see Read()
+  void Want(std::uint32_t events) {
+    if ((interest_ & events) == events) return;
+    if (fd_ < 0) {  // never opened: report it as a failed socket
+      return asio::post(*io_, [this, keep = keep_] { Fail(asio::error::bad_descriptor); });
+    }
+    SetInterest(interest_ | events);
+  }
+
+  void SetInterest(std::uint32_t events) {
+    if (ready_ == nullptr) ready_ = &asio::use_service<ReadySet>(*io_);
+    if (!ready_->Watch(fd_, this, events, registered_)) {
+      const error_code ec = LastError();
+      asio::post(*io_, [this, keep = keep_, ec] { Fail(ec); });
+      return;
+    }
+    interest_ = registered_ ? events : 0;
+  }
+
+  void Receive() {
+    static thread_local char buffer[64 * 1024];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n < 0 && WouldBlock(errno)) return;  // spurious: stay pending
+    read_pending_ = false;
+    const error_code ec = n > 0 ? error_code() : n == 0 ? asio::error::eof : LastError();
+    sink_->OnTransportRead(ec, std::string_view(buffer, n > 0 ? static_cast<std::size_t>(n) : 0));
+  }
+
+  void ContinueWrite() {
+    const ssize_t n = ::send(fd_, write_data_, write_left_, MSG_NOSIGNAL);
+    if (n < 0 && WouldBlock(errno)) return;
+    if (n < 0) return Fail(LastError());
+    write_data_ += n;
+    write_left_ -= static_cast<std::size_t>(n);
+    if (write_left_ > 0) return;
+    write_pending_ = false;
+    sink_->OnTransportWritten(error_code());
+  }
+
+  /// The socket cannot be used: report it to whatever is pending.
+  void Fail(error_code ec) {
+    if (write_pending_) {
+      write_pending_ = false;
+      sink_->OnTransportWritten(ec);
+    }
+    if (read_pending_) {
+      read_pending_ = false;
+      sink_->OnTransportRead(ec, {});
+    }
+  }
+
+  asio::io_context* io_;
+  ReadySet* ready_ = nullptr;
+  int fd_ = -1;
+  std::uint32_t interest_ = 0;
+  bool registered_ = false;
+  bool read_pending_ = false;
+  bool write_pending_ = false;
+  const char* write_data_ = nullptr;
+  std::size_t write_left_ = 0;
+  TransportSink* sink_ = nullptr;
+  std::shared_ptr<void> keep_;  ///< the owning session, while the socket is open
 };
 
 // TLS over TCP (OpenSSL through Asio). OpenSSL buffers decrypted bytes itself, so
@@ -135,17 +226,21 @@ class TlsTransport {
   void Handshake(F&& done) {
     stream_.async_handshake(asio::ssl::stream_base::server, std::forward<F>(done));
   }
-  template <typename F>
-  void Read(F&& done) {
+  template <typename Owner>
+  void Read(Owner* owner) {
     if (!buffer_) buffer_ = std::make_unique<char[]>(kBufferSize);
     stream_.async_read_some(asio::buffer(buffer_.get(), kBufferSize),
-                            [this, done = std::move(done)](error_code ec, std::size_t n) mutable {
-                              done(ec, std::string_view(buffer_.get(), n));
+                            [this, self = owner->shared_from_this()](error_code ec, std::size_t n) {
+                              static_cast<TransportSink&>(*self).OnTransportRead(
+                                  ec, std::string_view(buffer_.get(), n));
                             });
   }
-  template <typename F>
-  void Write(const std::string& data, F&& done) {
-    asio::async_write(stream_, asio::buffer(data), std::forward<F>(done));
+  template <typename Owner>
+  void Write(const std::string& data, Owner* owner) {
+    asio::async_write(stream_, asio::buffer(data),
+                      [self = owner->shared_from_this()](error_code ec, std::size_t) {
+                        static_cast<TransportSink&>(*self).OnTransportWritten(ec);
+                      });
   }
   /// TLS records go through OpenSSL: always write asynchronously.
   std::size_t TryWrite(std::string_view) { return 0; }
@@ -164,6 +259,7 @@ class TlsTransport {
 template <typename Transport>
 class Session final : public SessionBase,
                       public core::SessionSink,
+                      public TransportSink,
                       public std::enable_shared_from_this<Session<Transport>> {
  public:
   Session(Transport transport, asio::any_io_executor io, SessionContext& context, std::string ip)
@@ -241,11 +337,15 @@ class Session final : public SessionBase,
     if (closed_ || reading_ || peer_eof_ || OutputFull()) return;
     if (input_.size() - input_pos_ > ctx_.options.max_pending_input) return WatchWhilePaused();
     reading_ = true;
-    transport_.Read([self = this->shared_from_this()](error_code ec, std::string_view data) {
-      self->reading_ = false;
-      self->OnRead(ec, data);
-    });
+    transport_.Read(this);
   }
+
+  // TransportSink
+  void OnTransportRead(error_code ec, std::string_view data) override {
+    reading_ = false;
+    OnRead(ec, data);
+  }
+  void OnTransportWritten(error_code ec) override { OnWritten(ec); }
 
   void OnRead(error_code ec, std::string_view data) {
     if (closed_) return;
@@ -421,9 +521,7 @@ class Session final : public SessionBase,
     pending_pushes_ = 0;
     write_in_flight_ = true;
     if (registry != nullptr) registry->WriteBegin(this);
-    transport_.Write(writing_, [self = this->shared_from_this()](error_code ec, std::size_t) {
-      self->OnWritten(ec);
-    });
+    transport_.Write(writing_, this);
   }
 
   void OnWritten(error_code ec) {

@@ -1,0 +1,57 @@
+// Level-triggered readiness for the plain native sockets of one io_context.
+//
+// Why not Asio's own reactor: it registers every socket edge-triggered, so after each
+// completion the next read is tried speculatively (an EAGAIN `recv` for a quarter of
+// the requests of a lock benchmark), and each readiness event becomes a reactor op
+// queued through the scheduler before its handler runs. Here the sockets sit in an
+// epoll set of our own, level-triggered and registered once; that set's descriptor is
+// one more descriptor of the io_context, so one Asio wake-up delivers a whole batch of
+// ready sockets, each handled in place by one `recv` and one `send` (measured in
+// docs/benchmarks.md). Timers, TLS, HTTP and everything else stay on Asio.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+
+namespace dflockd::native {
+
+/// A socket in a ReadySet.
+class ReadyWatcher {
+ public:
+  /// `events`: EPOLLIN, EPOLLOUT, EPOLLHUP, EPOLLERR as epoll reported them.
+  virtual void OnReady(std::uint32_t events) = 0;
+  /// The io_context is being destroyed: drop any reference that keeps the owner alive.
+  virtual void OnShutdown() = 0;
+
+ protected:
+  ~ReadyWatcher() = default;
+};
+
+class ReadySet final : public boost::asio::io_context::service {
+ public:
+  static boost::asio::io_context::id id;
+
+  explicit ReadySet(boost::asio::io_context& io);
+  ~ReadySet() override;
+
+  /// Adds, changes (`events` ≠ 0) or removes (`events` = 0) the interest of `fd`, whose
+  /// `registered` flag the caller keeps. False (errno set) if epoll refused.
+  bool Watch(int fd, ReadyWatcher* watcher, std::uint32_t events, bool& registered);
+
+ private:
+  void shutdown() override;
+  void Arm();
+  void Dispatch();
+
+  struct Poller;  // Asio's view of the epoll descriptor (keeps posix headers out)
+  int epoll_fd_ = -1;
+  std::unique_ptr<Poller> poller_;
+  std::unordered_set<ReadyWatcher*> watchers_;
+  bool armed_ = false;
+};
+
+}  // namespace dflockd::native
