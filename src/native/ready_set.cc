@@ -15,7 +15,7 @@ namespace asio = boost::asio;
 boost::asio::io_context::id ReadySet::id;
 
 namespace {
-/// Ready sockets taken per wake-up; more stay ready (level-triggered) for the next.
+/// Ready sockets taken per wake-up; the rest stay in epoll's ready list for the next.
 constexpr int kMaxEvents = 256;
 }  // namespace
 

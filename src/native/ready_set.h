@@ -1,13 +1,13 @@
-// Level-triggered readiness for the plain native sockets of one io_context.
+// Readiness for the plain native sockets of one io_context, outside Asio's reactor.
 //
-// Why not Asio's own reactor: it registers every socket edge-triggered, so after each
-// completion the next read is tried speculatively (an EAGAIN `recv` for a quarter of
-// the requests of a lock benchmark), and each readiness event becomes a reactor op
-// queued through the scheduler before its handler runs. Here the sockets sit in an
-// epoll set of our own, level-triggered and registered once; that set's descriptor is
-// one more descriptor of the io_context, so one Asio wake-up delivers a whole batch of
-// ready sockets, each handled in place by one `recv` and one `send` (measured in
-// docs/benchmarks.md). Timers, TLS, HTTP and everything else stay on Asio.
+// Why: after every completion Asio tries the next read speculatively (an EAGAIN
+// `recv` for a quarter of the requests of a lock benchmark), and every readiness
+// event becomes a reactor op queued through the scheduler before its handler runs.
+// Here the sockets sit in an epoll set of our own (edge-triggered, registered once,
+// so readiness is served in arrival order as with Asio); that set's descriptor is one
+// more descriptor of the io_context, so one Asio wake-up delivers a whole batch of
+// ready sockets, each handled in place by one `recv` and one `send`. Measured in
+// docs/benchmarks.md. Timers, TLS, HTTP and everything else stay on Asio.
 #pragma once
 
 #include <sys/epoll.h>
@@ -39,7 +39,8 @@ class ReadySet final : public boost::asio::io_context::service {
   ~ReadySet() override;
 
   /// Adds, changes (`events` ≠ 0) or removes (`events` = 0) the interest of `fd`, whose
-  /// `registered` flag the caller keeps. False (errno set) if epoll refused.
+  /// `registered` flag the caller keeps. False (errno set) if epoll refused. While
+  /// anything is registered, the io_context has work.
   bool Watch(int fd, ReadyWatcher* watcher, std::uint32_t events, bool& registered);
 
  private:

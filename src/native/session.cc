@@ -67,11 +67,11 @@ error_code LastError() { return error_code(errno, boost::system::system_category
 
 bool WouldBlock(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
 
-// Plain TCP, outside Asio's reactor: the socket sits level-triggered in the
-// io_context's ReadySet (see ready_set.h for why). Interest follows what the session
-// waits for: EPOLLIN while a read is pending (dropped lazily, when readiness arrives
-// that nobody wants: the hot path re-arms without a syscall), EPOLLOUT only while a
-// write that the socket did not take at once is pending.
+// Plain TCP, outside Asio's reactor: the socket sits in the io_context's ReadySet
+// (see ready_set.h for why), registered once, edge-triggered. The transport keeps
+// what the edges said: a read shorter than the buffer drained the socket, so the next
+// read waits for the next edge instead of trying (and failing) first; only a full
+// buffer, or data that came while no read was pending, is read without one.
 class PlainTransport final : public ReadyWatcher {
  public:
   explicit PlainTransport(tcp::socket socket)
@@ -96,25 +96,25 @@ class PlainTransport final : public ReadyWatcher {
   /// Calls owner->OnTransportRead(ec, data) once the socket has data, EOF or an error.
   template <typename Owner>
   void Read(Owner* owner) {
-    Bind(owner);
     read_pending_ = true;
-    Want(EPOLLIN);
+    if (Bind(owner) && readable_) Later(&PlainTransport::Receive);
   }
   /// Writes all of `data` (which must stay put), then calls owner->OnTransportWritten.
   template <typename Owner>
   void Write(const std::string& data, Owner* owner) {
-    Bind(owner);
     write_data_ = data.data();
     write_left_ = data.size();
     write_pending_ = true;
-    Want(EPOLLOUT);
+    if (Bind(owner) && writable_) Later(&PlainTransport::ContinueWrite);
   }
   /// Writes what the socket takes right now; kBroken on a dead socket.
   std::size_t TryWrite(std::string_view data) {
     if (fd_ < 0) return kBroken;
     const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<std::size_t>(n);
-    return WouldBlock(errno) ? 0 : kBroken;
+    if (n >= 0 && static_cast<std::size_t>(n) == data.size()) return data.size();
+    if (n < 0 && !WouldBlock(errno)) return kBroken;
+    writable_ = false;  // the socket is full: the next EPOLLOUT edge says when it is not
+    return n < 0 ? 0 : static_cast<std::size_t>(n);
   }
   /// Pending reads and writes are dropped without a call; the owner is released
   /// through a posted handler, so it outlives the batch of events being handled.
@@ -133,11 +133,10 @@ class PlainTransport final : public ReadyWatcher {
   void OnReady(std::uint32_t events) override {
     if (fd_ < 0) return;  // closed earlier in this batch
     constexpr std::uint32_t kFailed = EPOLLERR | EPOLLHUP;
-    if (write_pending_ && (events & (EPOLLOUT | kFailed)) != 0) ContinueWrite();
-    if (fd_ >= 0 && read_pending_ && (events & (EPOLLIN | kFailed)) != 0) Receive();
-    if (fd_ < 0) return;
-    const std::uint32_t wanted = (read_pending_ ? EPOLLIN : 0u) | (write_pending_ ? EPOLLOUT : 0u);
-    if (wanted != interest_) SetInterest(wanted);  // 0: out of the set until wanted again
+    if ((events & (EPOLLIN | kFailed)) != 0) readable_ = true;
+    if ((events & (EPOLLOUT | kFailed)) != 0) writable_ = true;
+    if (write_pending_ && writable_) ContinueWrite();
+    if (fd_ >= 0 && read_pending_ && readable_) Receive();
   }
   void OnShutdown() override {
     registered_ = false;
@@ -145,46 +144,61 @@ class PlainTransport final : public ReadyWatcher {
   }
 
  private:
+  /// Keeps the owner alive while the socket is open and registers the socket. False:
+  /// it cannot be watched, and what is pending fails from a posted handler.
   template <typename Owner>
-  void Bind(Owner* owner) {
+  bool Bind(Owner* owner) {
     sink_ = owner;
     if (!keep_) keep_ = owner->shared_from_this();
+    if (registered_) return true;
+    error_code ec = asio::error::bad_descriptor;
+    if (fd_ >= 0) {
+      if (ready_ == nullptr) ready_ = &asio::use_service<ReadySet>(*io_);
+      // The registration reports the socket's current state as the first edge.
+      if (ready_->Watch(fd_, this, EPOLLIN | EPOLLOUT | EPOLLET, registered_)) return true;
+      ec = LastError();
+    }
+    asio::post(*io_, [this, keep = keep_, ec] { Fail(ec); });
+    return false;
   }
 
-  void Want(std::uint32_t events) {
-    if ((interest_ & events) == events) return;
-    if (fd_ < 0) {  // never opened: report it as a failed socket
-      return asio::post(*io_, [this, keep = keep_] { Fail(asio::error::bad_descriptor); });
-    }
-    SetInterest(interest_ | events);
-  }
-
-  void SetInterest(std::uint32_t events) {
-    if (ready_ == nullptr) ready_ = &asio::use_service<ReadySet>(*io_);
-    if (!ready_->Watch(fd_, this, events, registered_)) {
-      const error_code ec = LastError();
-      asio::post(*io_, [this, keep = keep_, ec] { Fail(ec); });
-      return;
-    }
-    interest_ = registered_ ? events : 0;
+  /// Runs `step` from the io_context rather than inside the caller (the session,
+  /// which would otherwise re-enter itself).
+  void Later(void (PlainTransport::*step)()) {
+    asio::post(*io_, [this, keep = keep_, step] {
+      if (fd_ >= 0) (this->*step)();
+    });
   }
 
   void Receive() {
+    if (!read_pending_) return;
     static thread_local char buffer[64 * 1024];
     const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n < 0 && WouldBlock(errno)) return;  // spurious: stay pending
+    if (n < 0 && WouldBlock(errno)) {  // spurious: wait for the next edge
+      readable_ = false;
+      return;
+    }
+    // A short read drained the socket; a full one may have left bytes behind.
+    readable_ = n == static_cast<ssize_t>(sizeof buffer);
     read_pending_ = false;
     const error_code ec = n > 0 ? error_code() : n == 0 ? asio::error::eof : LastError();
     sink_->OnTransportRead(ec, std::string_view(buffer, n > 0 ? static_cast<std::size_t>(n) : 0));
   }
 
   void ContinueWrite() {
+    if (!write_pending_) return;
     const ssize_t n = ::send(fd_, write_data_, write_left_, MSG_NOSIGNAL);
-    if (n < 0 && WouldBlock(errno)) return;
+    if (n < 0 && WouldBlock(errno)) {
+      writable_ = false;
+      return;
+    }
     if (n < 0) return Fail(LastError());
     write_data_ += n;
     write_left_ -= static_cast<std::size_t>(n);
-    if (write_left_ > 0) return;
+    if (write_left_ > 0) {
+      writable_ = false;
+      return;
+    }
     write_pending_ = false;
     sink_->OnTransportWritten(error_code());
   }
@@ -204,8 +218,9 @@ class PlainTransport final : public ReadyWatcher {
   asio::io_context* io_;
   ReadySet* ready_ = nullptr;
   int fd_ = -1;
-  std::uint32_t interest_ = 0;
   bool registered_ = false;
+  bool readable_ = false;  ///< an edge said so and no short read has drained it since
+  bool writable_ = false;
   bool read_pending_ = false;
   bool write_pending_ = false;
   const char* write_data_ = nullptr;
