@@ -95,7 +95,6 @@ class DurableLog final : public core::Journal {
   void DelayEnded(const core::Token& token) override;
 
   const DurableLogCounters& counters() const { return counters_; }
-  std::size_t waiting_changes() const { return pending_.size(); }
   std::size_t unfolded_entries() const { return fold_.entries(); }
 
  private:
