@@ -470,6 +470,17 @@ class ConnectionCaps:
         streams[0].cancel()
         self.assertTrue(wait_until(
             lambda: metric(self.server, 'dflockd_connections{transport="grpc"}') == cap - 1, 5))
+
+        def admitted():
+            # The gauge drops when the stream ends on the engine thread; the cap's slot
+            # is freed a moment later, when gRPC is done with the call.
+            try:
+                stub.Stats(pb.StatsRequest(), timeout=5)
+                return True
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+                return False
+        self.assertTrue(wait_until(admitted, 5))
         for _ in range(3):
             stub.Stats(pb.StatsRequest(), timeout=5)
 
