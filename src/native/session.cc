@@ -65,7 +65,17 @@ class TransportSink {
 
 error_code LastError() { return error_code(errno, boost::system::system_category()); }
 
-bool WouldBlock(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
+bool WouldBlock(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+
+/// A non-blocking call retried if a signal interrupted it (no edge would follow).
+template <typename Call>
+ssize_t Uninterrupted(Call call) {
+  ssize_t n;
+  do {
+    n = call();
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
 
 // Plain TCP, outside Asio's reactor: the socket sits in the io_context's ReadySet
 // (see ready_set.h for why), registered once, edge-triggered. The transport keeps
@@ -110,7 +120,8 @@ class PlainTransport final : public ReadyWatcher {
   /// Writes what the socket takes right now; kBroken on a dead socket.
   std::size_t TryWrite(std::string_view data) {
     if (fd_ < 0) return kBroken;
-    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    const ssize_t n =
+        Uninterrupted([&] { return ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); });
     if (n >= 0 && static_cast<std::size_t>(n) == data.size()) return data.size();
     if (n < 0 && !WouldBlock(errno)) return kBroken;
     writable_ = false;  // the socket is full: the next EPOLLOUT edge says when it is not
@@ -173,7 +184,7 @@ class PlainTransport final : public ReadyWatcher {
   void Receive() {
     if (!read_pending_) return;
     static thread_local char buffer[64 * 1024];
-    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    const ssize_t n = Uninterrupted([&] { return ::recv(fd_, buffer, sizeof buffer, 0); });
     if (n < 0 && WouldBlock(errno)) {  // spurious: wait for the next edge
       readable_ = false;
       return;
@@ -187,7 +198,8 @@ class PlainTransport final : public ReadyWatcher {
 
   void ContinueWrite() {
     if (!write_pending_) return;
-    const ssize_t n = ::send(fd_, write_data_, write_left_, MSG_NOSIGNAL);
+    const ssize_t n =
+        Uninterrupted([&] { return ::send(fd_, write_data_, write_left_, MSG_NOSIGNAL); });
     if (n < 0 && WouldBlock(errno)) {
       writable_ = false;
       return;
