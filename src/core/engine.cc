@@ -39,6 +39,7 @@ SessionState* Engine::FindSession(SessionId id) {
 }
 
 void Engine::CloseSession(SessionId session) {
+  CallScope call(*this);
   SessionState* s = FindSession(session);
   if (s == nullptr) return;
   CloseSessionState(s);
@@ -57,7 +58,7 @@ void Engine::CloseSessionState(SessionState* s) {
     touched.push_back(w->resource);
     RemoveWaiter(w, "disconnected");
   }
-  const TimePoint now = clock_.Now();
+  const TimePoint now = Now();
   while (Holder* h = s->holds.front()) {
     h->awaiting_wait = false;
     if (config_.auto_release_on_disconnect) {
@@ -83,6 +84,7 @@ void Engine::CloseSessionState(SessionState* s) {
 }
 
 RequestId Engine::Submit(SessionId session, Command command, Completion done) {
+  CallScope call(*this);
   if (draining_) {
     done(ErrorCode::kDraining);
     return kNoRequest;
@@ -124,6 +126,7 @@ RequestId Engine::Submit(SessionId session, Command command, Completion done) {
 }
 
 void Engine::Cancel(RequestId request) {
+  CallScope call(*this);
   auto slot = static_cast<std::uint32_t>(request & 0xffffffffu) - 1;
   auto generation = static_cast<std::uint32_t>(request >> 32);
   Waiter* w = waiters_.Find(slot, generation);
@@ -141,7 +144,8 @@ RequestId Engine::HandleOf(const Waiter* w) const {
 }
 
 void Engine::Tick() {
-  TimePoint now = clock_.Now();
+  CallScope call(*this);
+  const TimePoint now = Now();
   while (Timed* t = deadlines_.PopDue(now)) {
     if (t->kind == kLease) {
       ExpireLease(static_cast<Holder*>(t));

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -98,7 +99,7 @@ class Engine final : public CommandExecutor {
   /// Keys with a slot withheld by lock-delay right now.
   std::size_t keys_in_delay() const { return keys_in_delay_; }
   /// Restart grace: grants are held back until restart_grace_until().
-  bool in_restart_grace() const { return clock_.Now() < grace_until_; }
+  bool in_restart_grace() const { return Now() < grace_until_; }
   TimePoint restart_grace_until() const { return grace_until_; }
   /// False while no fence can be persisted (grants are refused meanwhile).
   bool fences_available() const { return !fences_down_; }
@@ -188,8 +189,39 @@ class Engine final : public CommandExecutor {
   void CloseSessionState(SessionState* s);
   SessionState* FindSession(SessionId id);
 
+  /// One engine call (a command, a tick, a close): every rule it applies sees the
+  /// same instant, and the clock is read at most once for all of them (reads were
+  /// ~2% of the native lock path, several per command). Calls nest: an inner call
+  /// (a completion submitting again) reads its own instant, the outer one keeps its.
+  class CallScope {
+   public:
+    explicit CallScope(const Engine& e)
+        : engine_(e), outer_(std::exchange(e.call_time_, kUnread)),
+          outer_active_(std::exchange(e.in_call_, true)) {}
+    ~CallScope() {
+      engine_.call_time_ = outer_;
+      engine_.in_call_ = outer_active_;
+    }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    const Engine& engine_;
+    TimePoint outer_;
+    bool outer_active_;
+  };
+  static constexpr TimePoint kUnread = TimePoint::min();
+  /// The current call's instant (read on first use), or the clock outside any call.
+  TimePoint Now() const {
+    if (!in_call_) return clock_.Now();
+    if (call_time_ == kUnread) call_time_ = clock_.Now();
+    return call_time_;
+  }
+
   EngineConfig config_;
   const Clock& clock_;
+  mutable TimePoint call_time_ = kUnread;  ///< see CallScope
+  mutable bool in_call_ = false;
   TokenSource& tokens_;
   ResourceMap resources_[2];  ///< indexed by Namespace
   IntrusiveList<Resource, &Resource::in_idle> idle_;  ///< oldest idle first

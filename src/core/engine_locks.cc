@@ -33,14 +33,14 @@ bool Engine::FenceReady() {
   fences_down_ = !tokens_.Ready();
   if (!fences_down_) return true;
   // Try again in a second; waiters keep their places (their timeouts still run).
-  if (fence_retry_ == kNever) fence_retry_ = AddSaturating(clock_.Now(), std::chrono::seconds(1));
+  if (fence_retry_ == kNever) fence_retry_ = AddSaturating(Now(), std::chrono::seconds(1));
   return false;
 }
 
 void Engine::StartDelay(Resource& r, std::int64_t delay_s, TimePoint from, const Token& of) {
   if (delay_s <= 0) return;
   TimePoint until = AddSaturating(from, Seconds(delay_s));
-  if (until <= clock_.Now()) return;  // already over (a lease found expired late)
+  if (until <= Now()) return;  // already over (a lease found expired late)
   DelayedSlot* d = delays_.Acquire();
   d->resource = &r;
   d->token = of;
@@ -58,7 +58,7 @@ void Engine::EndDelay(DelayedSlot* d) {
   deadlines_.Remove(d);
   delays_.Release(d);
   if (--r.delayed == 0) --keys_in_delay_;
-  if (!watchers_.empty()) EmitDelay(WatchEvent::Kind::kDelayEnded, r, clock_.Now());
+  if (!watchers_.empty()) EmitDelay(WatchEvent::Kind::kDelayEnded, r, Now());
   Promote(r);
   UpdateIdle(r);
 }
@@ -113,7 +113,7 @@ Granted Engine::Grant(Resource& r, SessionState* owner, SessionId owner_id,
   h->lock_delay_s = lock_delay_s;
   if (owner != nullptr) owner->holds.push_back(h);
   r.holders.push_back(h);
-  deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(lease_s)));
+  deadlines_.Schedule(h, AddSaturating(Now(), Seconds(lease_s)));
   ++counters_.grants;
   if (journal_ != nullptr) JournalHold(*h);
   if (!watchers_.empty()) EmitHold(WatchEvent::Kind::kGranted, *h, {});
@@ -158,7 +158,7 @@ void Engine::RemoveWaiter(Waiter* w, std::string_view why) {
 }
 
 void Engine::EvictExpired(Resource& r) {
-  TimePoint now = clock_.Now();
+  TimePoint now = Now();
   bool evicted = false;
   for (std::size_t i = 0; i < r.holders.size();) {
     Holder* h = r.holders[i];
@@ -219,7 +219,7 @@ void Engine::Promote(Resource& r) {
 void Engine::UpdateIdle(Resource& r) {
   if (r.idle()) {
     if (!decltype(idle_)::linked(&r)) {
-      r.idle_since = clock_.Now();
+      r.idle_since = Now();
       idle_.push_back(&r);
     }
   } else {
@@ -250,7 +250,7 @@ void Engine::TimeOutWait(Waiter* w) {
 }
 
 void Engine::CollectGarbage() {
-  TimePoint now = clock_.Now();
+  TimePoint now = Now();
   while (Resource* r = idle_.front()) {
     if (now - r->idle_since < config_.gc_max_idle) break;  // the rest went idle later
     idle_.remove(r);
@@ -270,7 +270,7 @@ Result<Waiter*> Engine::AddWaiter(Resource& r, SessionState* s, std::int64_t lea
   w->lease_s = lease_s;
   w->lock_delay_s = lock_delay_s;
   w->two_phase = two_phase;
-  w->since = clock_.Now();
+  w->since = Now();
   r.waiters.push_back(w);
   if (s != nullptr) s->waiters.push_back(w);
   UpdateIdle(r);
@@ -299,7 +299,7 @@ Result<Reply> Engine::DoAcquire(SessionState* s, Acquire& cmd, Completion& done,
   if (!queued) return queued.error();
   Waiter* w = queued.value();
   w->done = std::move(done);
-  deadlines_.Schedule(w, AddSaturating(clock_.Now(), Seconds(cmd.timeout_s)));
+  deadlines_.Schedule(w, AddSaturating(Now(), Seconds(cmd.timeout_s)));
   id = HandleOf(w);
   return ErrorCode::kCancelled;  // unused: the waiter answers later
 }
@@ -342,11 +342,11 @@ Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, Reque
   if (state.waiter == nullptr) {
     s->two_phase.erase(it);  // Wait consumes the state, whatever it reports
     Holder* h = state.holder;
-    if (h == nullptr || !(h->token == state.token) || h->deadline <= clock_.Now()) {
+    if (h == nullptr || !(h->token == state.token) || h->deadline <= Now()) {
       return ErrorCode::kLeaseExpired;
     }
     h->awaiting_wait = false;
-    deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(h->lease_s)));
+    deadlines_.Schedule(h, AddSaturating(Now(), Seconds(h->lease_s)));
     if (journal_ != nullptr) JournalHold(*h);
     return Reply{Granted{FormatToken(h->token), h->lease_s, h->token.fence}};
   }
@@ -360,7 +360,7 @@ Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, Reque
     return ErrorCode::kTimeout;
   }
   w->done = std::move(done);
-  deadlines_.Schedule(w, AddSaturating(clock_.Now(), Seconds(cmd.timeout_s)));
+  deadlines_.Schedule(w, AddSaturating(Now(), Seconds(cmd.timeout_s)));
   id = HandleOf(w);
   return ErrorCode::kCancelled;  // unused: the waiter answers later
 }
@@ -408,7 +408,7 @@ Result<Reply> Engine::DoRenew(SessionState* s, Renew& cmd) {
     s->holds.push_back(h);
   }
   h->lease_s = LeaseOrDefault(cmd.lease_s);
-  deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(h->lease_s)));
+  deadlines_.Schedule(h, AddSaturating(Now(), Seconds(h->lease_s)));
   if (journal_ != nullptr) JournalHold(*h);
   return Reply{Renewed{h->lease_s}};
 }
@@ -442,7 +442,7 @@ Result<Ack> Engine::Restore(const HoldRecord& hold) {
   r.holders.push_back(h);
   // A full lease from now: the holder may have renewed just before the failover, and
   // a lease must never end earlier than its holder was told.
-  deadlines_.Schedule(h, AddSaturating(clock_.Now(), Seconds(hold.lease_s)));
+  deadlines_.Schedule(h, AddSaturating(Now(), Seconds(hold.lease_s)));
   UpdateIdle(r);
   if (!watchers_.empty()) EmitHold(WatchEvent::Kind::kGranted, *h, {});
   return Ack{};
@@ -453,7 +453,7 @@ Result<Ack> Engine::RestoreDelay(const DelayRecord& delay, std::int64_t delay_s)
   if (!found) return found.error();
   Resource& r = *found.value();
   Journal* journal = std::exchange(journal_, nullptr);  // it is in the store already
-  StartDelay(r, delay_s, clock_.Now(), delay.token);
+  StartDelay(r, delay_s, Now(), delay.token);
   journal_ = journal;
   UpdateIdle(r);
   return Ack{};

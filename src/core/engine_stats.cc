@@ -15,7 +15,7 @@ void SortByKey(std::vector<T>& v) {
 
 StatsSnapshot Engine::Snapshot() const {
   StatsSnapshot out;
-  TimePoint now = clock_.Now();
+  TimePoint now = Now();
   out.connections = sessions_.size();
   for (const auto& map : resources_) {
     for (const auto& [key, r] : map) {

@@ -43,7 +43,7 @@ Result<WatchId> Engine::Watch(std::string pattern, WatchSink* sink) {
   std::sort(matching.begin(), matching.end(), [](const Resource* a, const Resource* b) {
     return std::tie(a->ns, *a->key) < std::tie(b->ns, *b->key);
   });
-  const TimePoint now = clock_.Now();
+  const TimePoint now = Now();
   bool ok = true;
   for (const Resource* r : matching) {
     for (const Holder* h : r->holders) {
@@ -120,17 +120,17 @@ void Engine::Notify(const WatchEvent& e) {
 }
 
 void Engine::EmitHold(WatchEvent::Kind kind, const Holder& h, std::string_view reason) {
-  Notify(HoldEvent(kind, h, reason, clock_.Now()));
+  Notify(HoldEvent(kind, h, reason, Now()));
 }
 
 void Engine::EmitWaiter(WatchEvent::Kind kind, const Waiter& w, std::string_view reason) {
-  Notify(WaiterEvent(kind, w, reason, clock_.Now()));
+  Notify(WaiterEvent(kind, w, reason, Now()));
 }
 
 void Engine::EmitDelay(WatchEvent::Kind kind, const Resource& r, TimePoint until) {
   WatchEvent e = ResourceEvent(kind, r);
   e.count = 1;
-  e.remaining_s = SecondsBetween(clock_.Now(), until);
+  e.remaining_s = SecondsBetween(Now(), until);
   Notify(e);
 }
 

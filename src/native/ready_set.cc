@@ -69,6 +69,7 @@ void ReadySet::Arm() {
 void ReadySet::Dispatch() {
   epoll_event events[kMaxEvents];
   const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, 0);
+  if (n > 0) batch_time_ = std::chrono::steady_clock::now();
   // A watcher handled here may close another one that is further down the list: a
   // closed watcher ignores its event, and its owner outlives this loop (transports
   // release their owner through a posted handler).

@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <unordered_set>
@@ -43,6 +44,10 @@ class ReadySet final : public boost::asio::io_context::service {
   /// anything is registered, the io_context has work.
   bool Watch(int fd, ReadyWatcher* watcher, std::uint32_t events, bool& registered);
 
+  /// When the batch being handled was taken from epoll: one clock read shared by every
+  /// socket of the batch (for idle tracking and request latency).
+  std::chrono::steady_clock::time_point batch_time() const { return batch_time_; }
+
  private:
   void shutdown() override;
   void Arm();
@@ -53,6 +58,7 @@ class ReadySet final : public boost::asio::io_context::service {
   std::unique_ptr<Poller> poller_;
   std::unordered_set<ReadyWatcher*> watchers_;
   bool armed_ = false;
+  std::chrono::steady_clock::time_point batch_time_{};
 };
 
 }  // namespace dflockd::native

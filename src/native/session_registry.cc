@@ -26,7 +26,7 @@ void SessionRegistry::Add(SessionBase* s) {
   s->registry = this;
   all_.push_back(s);
   limiter_.Add(s->peer_ip);
-  Touch(s);
+  Touch(s, std::chrono::steady_clock::now());
   ArmSweep();
 }
 
@@ -39,9 +39,9 @@ void SessionRegistry::Remove(SessionBase* s) {
   limiter_.Release(s->peer_ip);
 }
 
-void SessionRegistry::Touch(SessionBase* s) {
+void SessionRegistry::Touch(SessionBase* s, SteadyTime when) {
   if (!List::linked(s)) return;  // removed sessions never rejoin a list
-  s->last_activity = std::chrono::steady_clock::now();
+  s->last_activity = when;
   idle_.remove(s);
   idle_.push_back(s);
 }

@@ -50,8 +50,8 @@ class SessionRegistry {
   bool Admits(const std::string& ip) const;
   void Add(SessionBase* s);
   void Remove(SessionBase* s);
-  /// A request line arrived: restart the idle clock.
-  void Touch(SessionBase* s);
+  /// A request line arrived at `when`: restart the idle clock.
+  void Touch(SessionBase* s, SteadyTime when);
   /// A blocking command is waiting: no read timeout until the next Touch.
   void Pause(SessionBase* s);
   void WriteBegin(SessionBase* s);

@@ -124,6 +124,44 @@ TEST_F(EngineLocks, ExpiredHolderEvictedOnTheSpotBeforeAcquire) {
   EXPECT_TRUE(Lock(b, "k", 0)->ok());
 }
 
+TEST_F(EngineLocks, ReadsTheClockOncePerCommand) {
+  auto a = Open();
+  auto b = Open();
+  auto g = Lock(a, "k", 0, 10);  // a new key
+  ASSERT_TRUE(g->ok());
+  ASSERT_TRUE(Release(a, "k", g->as<Granted>().token)->ok());  // the key goes idle
+  clock.reads = 0;
+  auto g2 = Lock(b, "k", 0, 10);  // an idle key: expiry check, lease deadline, idleness
+  ASSERT_TRUE(g2->ok());
+  EXPECT_EQ(clock.reads, 1);
+  clock.reads = 0;
+  ASSERT_TRUE(Release(b, "k", g2->as<Granted>().token)->ok());
+  EXPECT_LE(clock.reads, 1);
+}
+
+TEST_F(EngineLocks, CommandSubmittedFromACompletionReadsItsOwnInstant) {
+  auto a = Open();
+  auto b = Open();
+  auto c = Open();
+  auto g = Lock(a, "k", 0, 30);
+  std::shared_ptr<Pending> nested;
+  // b's grant comes inside a's release; its completion, a moment later, takes "m".
+  engine->Submit(b, core::Acquire{.key = "k", .timeout_s = 60}, [&](core::Result<core::Reply> r) {
+    ASSERT_TRUE(r.ok());
+    clock.Advance(seconds(5));
+    nested = Lock(b, "m", 0, 10);
+  });
+  ASSERT_TRUE(Release(a, "k", g->as<Granted>().token)->ok());
+  ASSERT_TRUE(nested && nested->ok());
+  // "m"'s lease runs from the nested command's instant (+5 s), not the release's.
+  clock.Advance(seconds(7));
+  engine->Tick();
+  EXPECT_EQ(Lock(c, "m", 0)->error(), ErrorCode::kTimeout);
+  clock.Advance(seconds(4));
+  engine->Tick();
+  EXPECT_TRUE(Lock(c, "m", 0)->ok());
+}
+
 TEST_F(EngineLocks, RenewExtendsLease) {
   auto a = Open();
   auto b = Open();

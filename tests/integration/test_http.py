@@ -183,6 +183,29 @@ class Rest(HttpCase):
                                text=True)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
+    def test_native_latency_counts_every_request_and_the_wait(self):
+        def metric(text, name):
+            prefix = name + " "
+            return [float(line[len(prefix):]) for line in text.splitlines()
+                    if line.startswith(prefix)][0]
+        series = 'dflockd_request_duration_seconds_%s{transport="native",command="%s"}'
+        _, g = self.curl("POST", "/v1/locks/held/acquire", "{}")
+        native = self.server.conn()
+        # Pipelined in one packet: five pings answered in one turn, each counted.
+        native.send_raw("ping\n_\n_\n" * 5)
+        self.assertEqual([native.reply() for _ in range(5)], ["ok"] * 5)
+        # A lock that waits ~0.4 s for REST's release: its latency includes the wait.
+        native.send("l", "held", "10")
+        time.sleep(0.4)
+        self.curl("POST", "/v1/locks/held/release", json.dumps({"token": g["token"]}))
+        grant(native.reply())
+        _, text = self.curl("GET", "/metrics")
+        self.assertEqual(metric(text, series % ("count", "ping")), 5)
+        self.assertLess(metric(text, series % ("sum", "ping")), 0.25)
+        self.assertEqual(metric(text, series % ("count", "acquire")), 1)
+        self.assertGreaterEqual(metric(text, series % ("sum", "acquire")), 0.35)
+        self.assertLess(metric(text, series % ("sum", "acquire")), 5)
+
     def test_cross_transport_rest_blocks_native(self):
         _, g = self.curl("POST", "/v1/locks/x/acquire", "{}")
         native = self.server.conn()

@@ -15,8 +15,13 @@ namespace dflockd::testing {
 
 class FakeClock final : public core::Clock {
  public:
-  core::TimePoint Now() const override { return now_; }
+  core::TimePoint Now() const override {
+    ++reads;
+    return now_;
+  }
   void Advance(core::Duration d) { now_ += d; }
+
+  mutable int reads = 0;  ///< how often the engine asked
 
  private:
   core::TimePoint now_{std::chrono::hours(1)};
