@@ -7,9 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "ha/options.h"
+
 namespace dflockd::app {
 
 struct Config {
+  static inline const ha::DurableLogOptions kLogDefaults{};
+
   std::string host = "127.0.0.1";
   std::uint16_t port = 6388;
   std::uint16_t grpc_port = 6390;  ///< 0 disables the gRPC listener
@@ -51,12 +55,17 @@ struct Config {
   std::string etcd_cert;
   std::string etcd_key;
   std::int64_t election_ttl_s = 2;  ///< a dead leader is replaced within about this
-  std::uint64_t etcd_max_txn_ops = 128;  ///< etcd's --max-txn-ops
-  std::uint64_t etcd_pipeline = 4;       ///< writes in flight to etcd
-  std::int64_t etcd_batch_wait_us = 5000; ///< how long a write may wait for more changes
-  std::int64_t etcd_fold_interval_ms = 500;  ///< how long changes may stay in the log
-  std::int64_t etcd_timeout_ms = 1000;   ///< per write; then the outcome is read back
-  std::int64_t etcd_compact_interval_s = 5;  ///< 0: leave compaction to etcd's own settings
+  // The durable log's settings; defaults are the log's own (ha::DurableLogOptions).
+  std::uint64_t etcd_max_txn_ops = kLogDefaults.max_txn_ops;  ///< etcd's --max-txn-ops
+  std::uint64_t etcd_pipeline = kLogDefaults.max_in_flight;   ///< writes in flight to etcd
+  /// How long a write may wait for more changes.
+  std::int64_t etcd_batch_wait_us = kLogDefaults.batch_wait.count();
+  /// How long changes may stay in the log.
+  std::int64_t etcd_fold_interval_ms = kLogDefaults.fold_interval.count();
+  /// Per write; then the outcome is read back.
+  std::int64_t etcd_timeout_ms = kLogDefaults.txn_timeout.count();
+  /// 0: leave compaction to etcd's own settings.
+  std::int64_t etcd_compact_interval_s = kLogDefaults.compact_interval.count();
   /// This replica's native host:port as the other replicas dial it (durable mode).
   std::string advertise;
   bool debug = false;

@@ -158,12 +158,12 @@ int RunServer(const Config& config) {
     ro.prefix = config.etcd_prefix;
     ro.advertise = config.advertise;
     ro.election_ttl_s = config.election_ttl_s;
-    ro.max_txn_ops = config.etcd_max_txn_ops;
-    ro.max_in_flight = config.etcd_pipeline;
-    ro.batch_wait = std::chrono::microseconds(config.etcd_batch_wait_us);
-    ro.fold_interval = std::chrono::milliseconds(config.etcd_fold_interval_ms);
-    ro.txn_timeout = std::chrono::milliseconds(config.etcd_timeout_ms);
-    ro.compact_interval = std::chrono::seconds(config.etcd_compact_interval_s);
+    ro.log.max_txn_ops = config.etcd_max_txn_ops;
+    ro.log.max_in_flight = config.etcd_pipeline;
+    ro.log.batch_wait = std::chrono::microseconds(config.etcd_batch_wait_us);
+    ro.log.fold_interval = std::chrono::milliseconds(config.etcd_fold_interval_ms);
+    ro.log.txn_timeout = std::chrono::milliseconds(config.etcd_timeout_ms);
+    ro.log.compact_interval = std::chrono::seconds(config.etcd_compact_interval_s);
     try {
       replica = std::make_unique<ha::Replica>(io, host, engine, clock, tokens, std::move(ro));
     } catch (const std::exception& e) {

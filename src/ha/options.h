@@ -18,6 +18,22 @@ struct EtcdOptions {
   std::string key_file;
 };
 
+struct DurableLogOptions {
+  std::string prefix;
+  std::size_t max_txn_ops = 128;  ///< etcd's --max-txn-ops (folds respect it)
+  std::size_t max_in_flight = 4;  ///< writes pipelined (each on a worker thread)
+  /// How long a write may wait for changes its clients are about to send (0: none).
+  std::chrono::microseconds batch_wait{5000};
+  /// Fold the log once this many entries wait, or when the fold timer finds any.
+  std::size_t fold_entries = 128;
+  std::chrono::milliseconds fold_interval{500};
+  std::chrono::milliseconds txn_timeout{1000};
+  /// How long an outcome-unknown Txn may take to resolve by reading back.
+  std::chrono::milliseconds resolve_timeout{3000};
+  /// Compact etcd's history this often, to the revision of the previous round (0: off).
+  std::chrono::seconds compact_interval{5};
+};
+
 struct DurableLogCounters {
   std::uint64_t txns = 0;      ///< committed
   std::uint64_t changes = 0;   ///< records committed (after coalescing)

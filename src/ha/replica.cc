@@ -44,14 +44,8 @@ ElectionOptions ElectionFrom(const ReplicaOptions& o) {
 }
 
 DurableLogOptions LogFrom(const ReplicaOptions& o) {
-  DurableLogOptions l;
+  DurableLogOptions l = o.log;
   l.prefix = o.prefix;
-  l.max_txn_ops = o.max_txn_ops;
-  l.max_in_flight = o.max_in_flight;
-  l.batch_wait = o.batch_wait;
-  l.fold_interval = o.fold_interval;
-  l.txn_timeout = o.txn_timeout;
-  l.compact_interval = o.compact_interval;
   return l;
 }
 

@@ -41,12 +41,7 @@ struct ReplicaOptions {
   std::string prefix;     ///< e.g. /dflockd/0
   std::string advertise;  ///< this replica's native host:port, as the others dial it
   std::int64_t election_ttl_s = 2;
-  std::size_t max_txn_ops = 128;
-  std::size_t max_in_flight = 4;
-  std::chrono::microseconds batch_wait{5000};
-  std::chrono::milliseconds fold_interval{500};
-  std::chrono::milliseconds txn_timeout{1000};
-  std::chrono::seconds compact_interval{5};
+  DurableLogOptions log;  ///< its prefix is `prefix`
 };
 
 class Replica final : public core::CommandExecutor {
