@@ -37,23 +37,20 @@ ReadySet::~ReadySet() {
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
-bool ReadySet::Watch(int fd, ReadyWatcher* watcher, std::uint32_t events, bool& registered) {
+bool ReadySet::Add(int fd, ReadyWatcher* watcher, std::uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = watcher;
-  if (events == 0) {
-    if (!registered) return true;
-    registered = false;
-    watchers_.erase(watcher);
-    if (watchers_.empty() && armed_) poller_->descriptor.cancel();  // let io_context idle
-    return ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ev) == 0;
-  }
-  if (registered) return ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
-  registered = true;
   watchers_.insert(watcher);
   if (!armed_) Arm();
   return true;
+}
+
+void ReadySet::Remove(int fd, ReadyWatcher* watcher) {
+  if (watchers_.erase(watcher) == 0) return;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  if (watchers_.empty() && armed_) poller_->descriptor.cancel();  // let io_context idle
 }
 
 void ReadySet::Arm() {

@@ -39,10 +39,11 @@ class ReadySet final : public boost::asio::io_context::service {
   explicit ReadySet(boost::asio::io_context& io);
   ~ReadySet() override;
 
-  /// Adds, changes (`events` ≠ 0) or removes (`events` = 0) the interest of `fd`, whose
-  /// `registered` flag the caller keeps. False (errno set) if epoll refused. While
-  /// anything is registered, the io_context has work.
-  bool Watch(int fd, ReadyWatcher* watcher, std::uint32_t events, bool& registered);
+  /// Registers `fd` for `watcher` with `events` (EPOLLET for edges). False (errno set)
+  /// if epoll refused it. While anything is registered, the io_context has work.
+  bool Add(int fd, ReadyWatcher* watcher, std::uint32_t events);
+  /// Unregisters `fd` (before it is closed); `watcher` gets no more calls.
+  void Remove(int fd, ReadyWatcher* watcher);
 
   /// When the batch being handled was taken from epoll: one clock read shared by every
   /// socket of the batch (for idle tracking and request latency).

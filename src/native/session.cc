@@ -135,7 +135,8 @@ class PlainTransport final : public ReadyWatcher {
   void Close() {
     read_pending_ = write_pending_ = false;
     if (fd_ >= 0) {
-      if (ready_ != nullptr) ready_->Watch(fd_, this, 0, registered_);
+      if (registered_) ready_->Remove(fd_, this);
+      registered_ = false;
       ::close(fd_);
       fd_ = -1;
     }
@@ -169,7 +170,8 @@ class PlainTransport final : public ReadyWatcher {
     if (fd_ >= 0) {
       if (ready_ == nullptr) ready_ = &asio::use_service<ReadySet>(*io_);
       // The registration reports the socket's current state as the first edge.
-      if (ready_->Watch(fd_, this, EPOLLIN | EPOLLOUT | EPOLLET, registered_)) return true;
+      registered_ = ready_->Add(fd_, this, EPOLLIN | EPOLLOUT | EPOLLET);
+      if (registered_) return true;
       ec = LastError();
     }
     asio::post(*io_, [this, keep = keep_, ec] { Fail(ec); });

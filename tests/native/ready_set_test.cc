@@ -38,7 +38,6 @@ class Recorder final : public ReadyWatcher {
     log_.push_back(name_);
   }
   void OnShutdown() override { log_.push_back(name_ + " shutdown"); }
-  bool registered = false;
 
  private:
   std::string name_;
@@ -55,7 +54,7 @@ TEST(ReadySet, DeliversEdgesInArrivalOrderAndLetsTheContextIdleWhenEmpty) {
   Recorder ra("a", a.fd[0], log), rb("b", b.fd[0], log), rc("c", c.fd[0], log);
   const std::pair<Recorder*, int> sockets[] = {{&ra, a.fd[0]}, {&rb, b.fd[0]}, {&rc, c.fd[0]}};
   for (auto [r, fd] : sockets) {
-    ASSERT_TRUE(set.Watch(fd, r, EPOLLIN | EPOLLET, r->registered));
+    ASSERT_TRUE(set.Add(fd, r, EPOLLIN | EPOLLET));
   }
   c.Send("x");
   a.Send("x");
@@ -70,10 +69,7 @@ TEST(ReadySet, DeliversEdgesInArrivalOrderAndLetsTheContextIdleWhenEmpty) {
   io.poll();
   EXPECT_EQ(log, (std::vector<std::string>{"b", "a"}));
   // With every socket removed the set holds no work: run() returns at once.
-  for (auto [r, fd] : sockets) {
-    ASSERT_TRUE(set.Watch(fd, r, 0, r->registered));
-    EXPECT_FALSE(r->registered);
-  }
+  for (auto [r, fd] : sockets) set.Remove(fd, r);
   io.restart();
   io.run();  // would block forever if the set still waited
   a.Send("z");
@@ -90,7 +86,7 @@ TEST(ReadySet, ReportsAnEdgeOnceEvenIfTheDataStaysUnread) {
   std::vector<std::string> log;
   SocketPair a;
   Recorder ra("a", a.fd[0], log, /*drain=*/false);
-  ASSERT_TRUE(set.Watch(a.fd[0], &ra, EPOLLIN | EPOLLET, ra.registered));
+  ASSERT_TRUE(set.Add(a.fd[0], &ra, EPOLLIN | EPOLLET));
   a.Send("x");
   io.poll();
   io.restart();
@@ -100,7 +96,7 @@ TEST(ReadySet, ReportsAnEdgeOnceEvenIfTheDataStaysUnread) {
   io.restart();
   io.poll();
   EXPECT_EQ(log, (std::vector<std::string>{"a", "a"}));
-  ASSERT_TRUE(set.Watch(a.fd[0], &ra, 0, ra.registered));
+  set.Remove(a.fd[0], &ra);
 }
 
 TEST(ReadySet, ReleasesWatchersStillRegisteredWhenTheContextGoesAway) {
@@ -109,8 +105,7 @@ TEST(ReadySet, ReleasesWatchersStillRegisteredWhenTheContextGoesAway) {
   Recorder ra("a", a.fd[0], log);
   {
     boost::asio::io_context io(1);
-    ASSERT_TRUE(boost::asio::use_service<ReadySet>(io).Watch(a.fd[0], &ra, EPOLLIN | EPOLLET,
-                                                             ra.registered));
+    ASSERT_TRUE(boost::asio::use_service<ReadySet>(io).Add(a.fd[0], &ra, EPOLLIN | EPOLLET));
   }
   EXPECT_EQ(log, (std::vector<std::string>{"a shutdown"}));
 }
@@ -119,8 +114,7 @@ TEST(ReadySet, RefusesADescriptorEpollCannotWatch) {
   boost::asio::io_context io(1);
   std::vector<std::string> log;
   Recorder r("bad", -1, log);
-  EXPECT_FALSE(boost::asio::use_service<ReadySet>(io).Watch(-1, &r, EPOLLIN, r.registered));
-  EXPECT_FALSE(r.registered);
+  EXPECT_FALSE(boost::asio::use_service<ReadySet>(io).Add(-1, &r, EPOLLIN));
   io.run();  // nothing registered: no work
 }
 
