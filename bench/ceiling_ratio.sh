@@ -15,11 +15,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-4}
 SHARED=${SHARED:-../shared/tools}
 . bench/servers.sh
-tools=$(mktemp -d)
-results=$(mktemp)
-trap 'stop_servers; rm -rf "$tools" "$results"' EXIT
-gcc -O2 -o "$tools/ceiling" "$SHARED/ceiling_server.c"
-gcc -O2 -o "$tools/lean" "$SHARED/lean_load.c"
+ceiling_tools
 "$tools/ceiling" 17802 & PIDS+=($!); declare -A PID_OF=([17802]=$!)
 "$BUILD/dflockd" --port 17801 --http-port 0 --grpc-port 0 --max-locks 100000 --log-level warn & PIDS+=($!)
 PID_OF[17801]=$!

@@ -25,13 +25,9 @@ WORKERS=${WORKERS:-50}
 PIN=${PIN:-0}
 SHARED=${SHARED:-../shared/tools}
 . bench/servers.sh
-tools=$(mktemp -d)
-results=$(mktemp)
-trap 'stop_servers; rm -rf "$tools" "$results"' EXIT
 pin=()  # a prefix, not a function: "$!" must be the server's own pid
 if [ "$PIN" = 1 ]; then pin=(taskset -c 1); fi
-gcc -O2 -o "$tools/ceiling" "$SHARED/ceiling_server.c"
-gcc -O2 -o "$tools/lean" "$SHARED/lean_load.c"
+ceiling_tools
 "${pin[@]}" "$tools/ceiling" 17812 & PIDS+=($!); declare -A PID_OF=([17812]=$!)
 "${pin[@]}" "$BUILD/dflockd" --port 17811 --http-port 0 --grpc-port 0 --max-locks 100000 \
   --log-level warn & PIDS+=($!)
