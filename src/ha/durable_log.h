@@ -45,7 +45,6 @@
 
 namespace dflockd::ha {
 
-
 class DurableLog final : public core::Journal {
  public:
   using CommitFn = std::function<void(std::int64_t revision)>;

@@ -23,15 +23,15 @@ void Header(std::string& out, const char* name, const char* type, const char* he
 }  // namespace
 
 void Registry::ObserveLatency(Transport t, std::size_t command_index,
-                              std::chrono::nanoseconds latency) {
+                              std::chrono::nanoseconds latency, std::uint64_t requests) {
   if (command_index >= kCommands) return;
   Histogram& h = latency_[Index(t)][command_index];
   const double seconds = std::chrono::duration<double>(latency).count();
   std::size_t bucket = 0;
   while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
-  ++h.counts[bucket];
-  h.sum += seconds;
-  ++h.count;
+  h.counts[bucket] += requests;
+  h.sum += seconds * static_cast<double>(requests);
+  h.count += requests;
 }
 
 std::string Registry::Render(const core::Engine& engine) const {

@@ -28,8 +28,10 @@ class Registry {
 
   void ConnectionOpened(Transport t) { ++connections_[Index(t)]; }
   void ConnectionClosed(Transport t) { --connections_[Index(t)]; }
-  /// `command_index` is core::Command::index() of the request.
-  void ObserveLatency(Transport t, std::size_t command_index, std::chrono::nanoseconds latency);
+  /// `command_index` is core::Command::index() of the request; `requests` of them
+  /// took `latency` each.
+  void ObserveLatency(Transport t, std::size_t command_index, std::chrono::nanoseconds latency,
+                      std::uint64_t requests = 1);
 
   /// The whole exposition, engine state included.
   std::string Render(const core::Engine& engine) const;

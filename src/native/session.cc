@@ -461,9 +461,9 @@ class Session final : public SessionBase,
     answered_at_once_ = false;
     const auto latency = std::chrono::steady_clock::now() - turn_start_;
     for (std::size_t i = 0; i < answered_.size(); ++i) {
-      for (; answered_[i] > 0; --answered_[i]) {
-        ctx_.options.metrics->ObserveLatency(metrics::Transport::kNative, i, latency);
-      }
+      if (answered_[i] == 0) continue;
+      ctx_.options.metrics->ObserveLatency(metrics::Transport::kNative, i, latency, answered_[i]);
+      answered_[i] = 0;
     }
   }
 
