@@ -43,12 +43,10 @@ bool Semaphore(Namespace ns) { return ns == Namespace::kSemaphore; }
 core::Result<core::Reply> ParseGrant(std::string_view rest) {
   auto space = rest.find(' ');
   if (space != 32) return ErrorCode::kUnavailable;
-  std::string_view token = rest.substr(0, 32);
+  auto token = core::ParseToken(rest.substr(0, 32));
   auto lease = core::ParseDecimal(rest.substr(33));
-  std::uint64_t fence = 0;
-  auto [end, ec] = std::from_chars(token.data(), token.data() + 16, fence, 16);
-  if (!lease || ec != std::errc() || end != token.data() + 16) return ErrorCode::kUnavailable;
-  return core::Reply{core::Granted{std::string(token), *lease, fence}};
+  if (!token || !lease) return ErrorCode::kUnavailable;
+  return core::Reply{core::Granted{*token, *lease}};
 }
 
 }  // namespace
@@ -80,11 +78,11 @@ void AppendPeerRequest(std::string& out, const core::Command& command) {
           },
           [&](const core::Release& c) {
             Line(out, Semaphore(c.ns) ? "sr" : "r", c.key);
-            out.append(c.token);
+            if (c.token) core::AppendToken(out, *c.token);  // invalid ones are not forwarded
           },
           [&](const core::Renew& c) {
             Line(out, Semaphore(c.ns) ? "sn" : "n", c.key);
-            out.append(c.token);
+            if (c.token) core::AppendToken(out, *c.token);  // invalid ones are not forwarded
             AppendLease(out, c.lease_s);
           },
           [&](const core::Listen& c) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <variant>
 
+#include "core/token.h"
+
 namespace dflockd::core {
 
 /// Locks and semaphores live in separate key namespaces (`l foo` and `sl foo` are
@@ -41,16 +43,20 @@ struct Wait {
   std::int64_t timeout_s = 0;
 };
 
+/// The token a release or renew names, parsed where the request is decoded: empty
+/// when the client's text was not a token (the engine answers kInvalid).
+using TokenArg = std::optional<Token>;
+
 struct Release {
   Namespace ns = Namespace::kLock;
   std::string key;
-  std::string token;
+  TokenArg token;
 };
 
 struct Renew {
   Namespace ns = Namespace::kLock;
   std::string key;
-  std::string token;
+  TokenArg token;
   std::optional<std::int64_t> lease_s;
 };
 

@@ -121,9 +121,8 @@ class Engine final : public CommandExecutor {
   /// As FindOrCreate, ignoring --max-locks (state restored from the durable store).
   Result<Resource*> FindOrCreateUncapped(Namespace ns, std::string_view key, std::uint32_t limit);
   Holder* FindHolder(Resource& r, const Token& token);
-  /// The unexpired holder of `token_text` on (ns, key), or kInvalid / kNotHeld.
-  Result<Holder*> FindLiveHolder(Namespace ns, const std::string& key,
-                                 const std::string& token_text);
+  /// The unexpired holder of `token` on (ns, key), or kInvalid / kNotHeld.
+  Result<Holder*> FindLiveHolder(Namespace ns, const std::string& key, const TokenArg& token);
   /// Requires HasRoom(r) and FenceReady().
   Granted Grant(Resource& r, SessionState* owner, SessionId owner_id, std::int64_t lease_s,
                 std::int64_t lock_delay_s);

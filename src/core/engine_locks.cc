@@ -117,7 +117,7 @@ Granted Engine::Grant(Resource& r, SessionState* owner, SessionId owner_id,
   ++counters_.grants;
   if (journal_ != nullptr) JournalHold(*h);
   if (!watchers_.empty()) EmitHold(WatchEvent::Kind::kGranted, *h, {});
-  return Granted{FormatToken(h->token), lease_s, h->token.fence};
+  return Granted{h->token, lease_s};
 }
 
 void Engine::JournalHold(const Holder& h) {
@@ -348,7 +348,7 @@ Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, Reque
     h->awaiting_wait = false;
     deadlines_.Schedule(h, AddSaturating(Now(), Seconds(h->lease_s)));
     if (journal_ != nullptr) JournalHold(*h);
-    return Reply{Granted{FormatToken(h->token), h->lease_s, h->token.fence}};
+    return Reply{Granted{h->token, h->lease_s}};
   }
   Waiter* w = state.waiter;
   if (w->done) return ErrorCode::kInvalid;  // a Wait is already attached
@@ -366,8 +366,7 @@ Result<Reply> Engine::DoWait(SessionState* s, Wait& cmd, Completion& done, Reque
 }
 
 Result<Holder*> Engine::FindLiveHolder(Namespace ns, const std::string& key,
-                                        const std::string& token_text) {
-  auto token = ParseToken(token_text);
+                                        const TokenArg& token) {
   if (!token) return ErrorCode::kInvalid;
   Resource* r = Find(ns, key);
   if (r == nullptr) return ErrorCode::kNotHeld;

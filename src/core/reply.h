@@ -7,14 +7,15 @@
 #include <variant>
 #include <vector>
 
+#include "core/token.h"
+
 namespace dflockd::core {
 
-/// A lock or semaphore slot was granted. `token` is 32 lowercase hex digits whose
-/// first 16 are the fence.
+/// A lock or semaphore slot was granted. The token (its fence included) goes to the
+/// client as 32 hex digits (core/token.h).
 struct Granted {
-  std::string token;
+  Token token;
   std::int64_t lease_s = 0;
-  std::uint64_t fence = 0;
 };
 
 /// Enqueue joined the wait queue; the grant comes with a later Wait.

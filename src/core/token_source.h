@@ -1,26 +1,15 @@
-// Fencing tokens: 16 hex digits of a strictly increasing 64-bit fence followed by
-// 16 hex digits from a cryptographically secure random source.
+// Issues fencing tokens (core/token.h): strictly increasing fences, persisted in
+// blocks, each paired with 64 bits from a cryptographically secure random source.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <string>
-#include <string_view>
+
+#include "core/token.h"
 
 namespace dflockd::core {
-
-struct Token {
-  std::uint64_t fence = 0;
-  std::uint64_t nonce = 0;
-  bool operator==(const Token&) const = default;
-};
-
-/// 32 lowercase hex digits.
-std::string FormatToken(Token token);
-/// Parses exactly 32 lowercase hex digits; anything else is not a token.
-std::optional<Token> ParseToken(std::string_view text);
 
 /// Durable high-water mark for fences, so fences stay monotonic across restarts even
 /// if the wall clock goes back. Implemented outside the core (a file in the app).

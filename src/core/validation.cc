@@ -29,8 +29,10 @@ bool IsValid(const Command& command) {
                    LockDelayOk(c.lock_delay_s);
           },
           [](const Wait& c) { return IsValidKey(c.key) && TimeoutOk(c.timeout_s); },
-          [](const Release& c) { return IsValidKey(c.key) && !c.token.empty(); },
-          [](const Renew& c) { return IsValidKey(c.key) && !c.token.empty() && LeaseOk(c.lease_s); },
+          [](const Release& c) { return IsValidKey(c.key) && c.token.has_value(); },
+          [](const Renew& c) {
+            return IsValidKey(c.key) && c.token.has_value() && LeaseOk(c.lease_s);
+          },
           [](const auto&) { return true; },
       },
       command);

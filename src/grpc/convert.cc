@@ -42,7 +42,7 @@ core::Command ToCommand(const v1::ReleaseRequest& r) {
   core::Release c;
   c.ns = NamespaceOf(r.resource());
   c.key = r.resource().key();
-  c.token = r.token();
+  c.token = core::ParseToken(r.token());
   return c;
 }
 
@@ -50,7 +50,7 @@ core::Command ToCommand(const v1::RenewRequest& r) {
   core::Renew c;
   c.ns = NamespaceOf(r.resource());
   c.key = r.resource().key();
-  c.token = r.token();
+  c.token = core::ParseToken(r.token());
   c.lease_s = LeaseOf(r.lease_ttl_s());
   return c;
 }
@@ -84,9 +84,9 @@ core::Command ToUnlisten(const v1::Subscription& s) {
 }
 
 void FillGrant(const core::Granted& g, v1::Grant* out) {
-  out->set_token(g.token);
+  out->set_token(core::FormatToken(g.token));
   out->set_lease_ttl_s(g.lease_s);
-  out->set_fence(g.fence);
+  out->set_fence(g.token.fence);
 }
 
 // Keys and subjects are bytes on the native protocol; protobuf strings must be UTF-8.

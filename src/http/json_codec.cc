@@ -92,7 +92,7 @@ core::Result<core::Command> CommandFrom(const Route& route, const bj::object& bo
       core::Release c;
       c.ns = route.ns;
       c.key = route.key;
-      c.token = f.String("token");
+      c.token = core::ParseToken(f.String("token"));
       command = std::move(c);
       break;
     }
@@ -100,7 +100,7 @@ core::Result<core::Command> CommandFrom(const Route& route, const bj::object& bo
       core::Renew c;
       c.ns = route.ns;
       c.key = route.key;
-      c.token = f.String("token");
+      c.token = core::ParseToken(f.String("token"));
       c.lease_s = f.Int("lease_ttl_s");
       command = std::move(c);
       break;
@@ -200,10 +200,10 @@ std::string ReplyJson(Endpoint endpoint, const core::Reply& reply) {
                  [&](const core::Granted& g) {
                    bj::object o;
                    if (endpoint == Endpoint::kEnqueue) o["status"] = "acquired";
-                   o["token"] = g.token;
+                   o["token"] = core::FormatToken(g.token);
                    o["lease_ttl_s"] = g.lease_s;
                    // A string: 64-bit fences exceed what JSON numbers hold exactly in JS.
-                   o["fence"] = std::to_string(g.fence);
+                   o["fence"] = std::to_string(g.token.fence);
                    out = bj::serialize(o);
                  },
                  [&](const core::Queued&) { out = R"({"status":"queued"})"; },

@@ -108,7 +108,7 @@ MappedRequest MapWait(Namespace ns, std::string_view key, const Fields& f) {
 
 MappedRequest MapRelease(Namespace ns, std::string_view key, const Fields& f) {
   if (f.count != 1) return Invalid();
-  return Make(core::Release{ns, std::string(key), std::string(f.items[0])});
+  return Make(core::Release{ns, std::string(key), core::ParseToken(f.items[0])});
 }
 
 MappedRequest MapRenew(Namespace ns, std::string_view key, const Fields& f) {
@@ -116,7 +116,7 @@ MappedRequest MapRenew(Namespace ns, std::string_view key, const Fields& f) {
   core::Renew c;
   c.ns = ns;
   c.key = std::string(key);
-  c.token = std::string(f.items[0]);
+  c.token = core::ParseToken(f.items[0]);
   if (f.count == 2) {
     c.lease_s = core::ParseDecimal(f.items[1]);
     if (!c.lease_s) return Invalid();

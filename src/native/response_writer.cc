@@ -58,7 +58,7 @@ void AppendResponse(std::string& out, const core::Result<core::Reply>& result, b
   std::visit(Overloaded{
                  [&](const core::Granted& g) {
                    out.append(enqueue ? "acquired " : "ok ");
-                   out.append(g.token);
+                   core::AppendToken(out, g.token);
                    out.push_back(' ');
                    AppendInt(out, g.lease_s);
                  },

@@ -42,14 +42,14 @@ class Durable : public EngineFixture {
 };
 
 core::Token TokenOf(const std::shared_ptr<Pending>& p) {
-  return *core::ParseToken(p->as<Granted>().token);
+  return p->as<Granted>().token;
 }
 
 TEST_F(Durable, JournalSeesGrantRenewReleaseInOrder) {
   auto a = Open();
   auto g = Lock(a, "k", 0, 10);
   ASSERT_TRUE(g->ok());
-  const auto f = std::to_string(g->as<Granted>().fence);
+  const auto f = std::to_string(g->as<Granted>().token.fence);
   ASSERT_TRUE(Renew(a, "k", g->as<Granted>().token, 20)->ok());
   ASSERT_TRUE(Release(a, "k", g->as<Granted>().token)->ok());
   EXPECT_EQ(journal.log, (std::vector<std::string>{"held k " + f + " 10 limit=1",
@@ -64,10 +64,10 @@ TEST_F(Durable, JournalSeesExpiryDisconnectAndLockDelay) {
   acq.lock_delay_s = 3;
   auto g = Submit(a, acq);
   ASSERT_TRUE(g->ok());
-  const auto f = std::to_string(g->as<Granted>().fence);
+  const auto f = std::to_string(g->as<Granted>().token.fence);
   auto w = Sem(b, "s", 2, 0, 30);
   ASSERT_TRUE(w->ok());
-  const auto fs = std::to_string(w->as<Granted>().fence);
+  const auto fs = std::to_string(w->as<Granted>().token.fence);
   Advance(seconds(2));  // the lock's lease ends: lock-delay starts
   Advance(seconds(3));  // and ends
   engine->CloseSession(b);  // auto-release of the semaphore slot
@@ -81,7 +81,7 @@ TEST_F(Durable, TwoPhaseGrantAndWaitAreJournaled) {
   auto a = Open();
   auto e = Enqueue(a, "k", 10);
   ASSERT_TRUE(e->ok());
-  const auto f = std::to_string(e->as<Granted>().fence);
+  const auto f = std::to_string(e->as<Granted>().token.fence);
   clock.Advance(seconds(4));
   ASSERT_TRUE(WaitFor(a, "k", 5)->ok());  // the lease restarts: journaled again
   EXPECT_EQ(journal.log, (std::vector<std::string>{"held k " + f + " 10 limit=1",
@@ -108,7 +108,7 @@ TEST_F(Durable, RestoredHoldIsOrphanedWithAFullLeaseAndAdoptedByRenewal) {
   EXPECT_FALSE(wait->done());
   engine->CloseSession(a);  // adopted: its session's end releases it
   ASSERT_TRUE(wait->ok());
-  EXPECT_GT(wait->as<Granted>().fence, 0u);
+  EXPECT_GT(wait->as<Granted>().token.fence, 0u);
 }
 
 TEST_F(Durable, RestoredHoldExpiresWithoutAnOwner) {
@@ -171,13 +171,13 @@ TEST_F(Durable, FencesRebaseAndStopAtTheCeiling) {
   auto g2 = Lock(a, "b", 0);
   ASSERT_TRUE(g1->ok());
   ASSERT_TRUE(g2->ok());
-  EXPECT_EQ(g1->as<Granted>().fence, 5000u);
-  EXPECT_EQ(g2->as<Granted>().fence, 5001u);
+  EXPECT_EQ(g1->as<Granted>().token.fence, 5000u);
+  EXPECT_EQ(g2->as<Granted>().token.fence, 5001u);
   EXPECT_EQ(Lock(a, "c", 0)->error(), ErrorCode::kFenceUnavailable);
   tokens.Rebase(100, 9000);  // a lower floor never moves fences back
   auto g3 = Lock(a, "c", 0);
   ASSERT_TRUE(g3->ok());
-  EXPECT_EQ(g3->as<Granted>().fence, 5002u);
+  EXPECT_EQ(g3->as<Granted>().token.fence, 5002u);
   EXPECT_EQ(TokenOf(g3).fence, 5002u);
 }
 

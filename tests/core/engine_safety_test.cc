@@ -239,7 +239,7 @@ TEST_F(FenceOutage, WaitersKeepTheirPlacesAndAreGrantedOnRecovery) {
   auto a = Open(), b = Open(), c = Open();
   auto ga = Lock(a, "k", 0, 30);
   ASSERT_TRUE(ga->ok());
-  const std::uint64_t first = ga->as<Granted>().fence;
+  const std::uint64_t first = ga->as<Granted>().token.fence;
   // Use up the reserved block so the next grant needs a new reservation.
   for (std::uint64_t i = 1; i < core::TokenSource::kReserveBlock; ++i) persistent->Next();
   auto wb = Lock(b, "k", 60);
@@ -256,8 +256,8 @@ TEST_F(FenceOutage, WaitersKeepTheirPlacesAndAreGrantedOnRecovery) {
   ASSERT_TRUE(wb->ok());
   EXPECT_FALSE(wc->done());
   EXPECT_TRUE(engine->fences_available());
-  EXPECT_EQ(wb->as<Granted>().fence, first + core::TokenSource::kReserveBlock);
-  EXPECT_GT(store.reserved, wb->as<Granted>().fence);
+  EXPECT_EQ(wb->as<Granted>().token.fence, first + core::TokenSource::kReserveBlock);
+  EXPECT_GT(store.reserved, wb->as<Granted>().token.fence);
 }
 
 TEST_F(EngineFixture, MaxLeaseRejectsLongerLeasesAndDelays) {

@@ -16,7 +16,7 @@ TEST_F(EngineTwoPhase, EnqueueOnFreeKeyAcquiresAndWaitReportsIt) {
   auto s = Open();
   auto e = Enqueue(s, "k", 10);
   ASSERT_TRUE(e->ok());
-  std::string token = e->as<Granted>().token;
+  core::Token token = e->as<Granted>().token;
   auto w = WaitFor(s, "k", 5);
   ASSERT_TRUE(w->ok());
   EXPECT_EQ(w->as<Granted>().token, token);

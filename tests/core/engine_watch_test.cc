@@ -56,7 +56,7 @@ TEST_F(Watch, SnapshotThenChangesInEngineOrder) {
   auto id = engine->Watch(">", &r);
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(r.lines, (std::vector<std::string>{"held jobs.1", "waiting jobs.1", "snapshot_done"}));
-  EXPECT_EQ(r.events[0].fence, held->as<core::Granted>().fence);
+  EXPECT_EQ(r.events[0].fence, held->as<core::Granted>().token.fence);
   ASSERT_NE(r.events[0].info, nullptr);
   EXPECT_EQ(r.events[0].info->transport, "native");
   EXPECT_EQ(r.events[0].info->remote, "10.0.0.1:5000");
@@ -70,7 +70,7 @@ TEST_F(Watch, SnapshotThenChangesInEngineOrder) {
                                                "left jobs.1 granted", "granted jobs.1"}));
   EXPECT_EQ(r.events[2].waiter, waiter);  // the first waiter, by id
   EXPECT_EQ(r.events[3].session, b);
-  EXPECT_EQ(r.events[3].fence, wb->as<core::Granted>().fence);
+  EXPECT_EQ(r.events[3].fence, wb->as<core::Granted>().token.fence);
   engine->Unwatch(id.value());
   r.Clear();
   engine->CloseSession(b);

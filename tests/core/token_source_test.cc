@@ -17,6 +17,14 @@ TEST(TokenSource, FormatIsFenceThenRandomInLowercaseHex) {
   EXPECT_EQ(ParseToken(s), t);
 }
 
+TEST(TokenSource, AppendTokenWritesTheSameDigitsAfterWhatIsThere) {
+  const Token t{0x00000000000000ffULL, 0xfedcba9876543210ULL};
+  std::string out = "ok ";
+  AppendToken(out, t);
+  EXPECT_EQ(out, "ok 00000000000000fffedcba9876543210");
+  EXPECT_EQ(out.substr(3), FormatToken(t));
+}
+
 TEST(TokenSource, FencesStrictlyIncreaseAndNoncesDiffer) {
   TokenSource source(42);
   std::set<std::uint64_t> nonces;

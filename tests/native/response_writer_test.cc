@@ -35,7 +35,7 @@ TEST(ResponseWriter, EveryErrorCode) {
 }
 
 TEST(ResponseWriter, EveryReply) {
-  core::Granted g{"0123456789abcdef0123456789abcdef", 33, 1};
+  core::Granted g{core::Token{0x0123456789abcdefULL, 0x0123456789abcdefULL}, 33};
   EXPECT_EQ(Write(core::Reply{g}), "ok 0123456789abcdef0123456789abcdef 33\n");
   EXPECT_EQ(Write(core::Reply{g}, true), "acquired 0123456789abcdef0123456789abcdef 33\n");
   EXPECT_EQ(Write(core::Reply{core::Queued{}}, true), "queued\n");

@@ -97,8 +97,7 @@ class EngineFixture : public ::testing::Test {
     return Submit(s, a);
   }
 
-  std::shared_ptr<Pending> Release(core::SessionId s, const std::string& key,
-                                   const std::string& token,
+  std::shared_ptr<Pending> Release(core::SessionId s, const std::string& key, core::TokenArg token,
                                    core::Namespace ns = core::Namespace::kLock) {
     core::Release r;
     r.ns = ns;
@@ -106,15 +105,25 @@ class EngineFixture : public ::testing::Test {
     r.token = token;
     return Submit(s, r);
   }
+  /// As a client's text: adapters parse it, so text that is no token arrives empty.
+  std::shared_ptr<Pending> Release(core::SessionId s, const std::string& key,
+                                   std::string_view token_text,
+                                   core::Namespace ns = core::Namespace::kLock) {
+    return Release(s, key, core::ParseToken(token_text), ns);
+  }
 
-  std::shared_ptr<Pending> Renew(core::SessionId s, const std::string& key,
-                                 const std::string& token,
+  std::shared_ptr<Pending> Renew(core::SessionId s, const std::string& key, core::TokenArg token,
                                  std::optional<std::int64_t> lease = std::nullopt) {
     core::Renew r;
     r.key = key;
     r.token = token;
     r.lease_s = lease;
     return Submit(s, r);
+  }
+  std::shared_ptr<Pending> Renew(core::SessionId s, const std::string& key,
+                                 std::string_view token_text,
+                                 std::optional<std::int64_t> lease = std::nullopt) {
+    return Renew(s, key, core::ParseToken(token_text), lease);
   }
 
   std::shared_ptr<Pending> Enqueue(core::SessionId s, const std::string& key,
