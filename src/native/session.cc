@@ -384,18 +384,27 @@ class Session final : public SessionBase,
 
   void OnRead(error_code ec, std::string_view data, SteadyTime arrived) {
     if (closed_) return;
-    if (!data.empty()) {
-      if (!busy_ && std::memchr(data.data(), '\n', data.size()) != nullptr) {
-        if (registry != nullptr) registry->Touch(this, arrived);
-      }
-      input_.append(data);
+    if (!data.empty() && !busy_ && std::memchr(data.data(), '\n', data.size()) != nullptr) {
+      if (registry != nullptr) registry->Touch(this, arrived);
     }
     if (ec) {
       peer_eof_ = true;
       // A client that goes away while waiting must not be granted: cancel now.
       if (busy_) return Close();
     }
-    Process(arrived);
+    if (input_pos_ < input_.size()) {
+      input_.append(data);
+      Process(arrived);
+    } else {
+      // Nothing buffered (the usual case): handle the requests straight from the read
+      // buffer and keep only what is left over (a partial line, or lines behind a
+      // command that waits).
+      input_.clear();
+      input_pos_ = 0;
+      const std::size_t used = HandleRequests(data, arrived);
+      input_.append(data.substr(used));
+      FinishTurn();
+    }
     DoRead();
   }
 
@@ -416,25 +425,35 @@ class Session final : public SessionBase,
     });
   }
 
-  /// Handles buffered requests until one has to wait, input runs out, or the unsent
-  /// output reaches its cap. `turn_start`: when this run of requests became ready to
-  /// be handled (the latency of its requests counts from there).
+  /// Handles the buffered requests (see HandleRequests).
   void Process(SteadyTime turn_start) {
+    input_pos_ += HandleRequests(
+        std::string_view(input_.data() + input_pos_, input_.size() - input_pos_), turn_start);
+    CompactInput();
+    FinishTurn();
+  }
+
+  /// Handles the requests at the start of `input` until one has to wait, input runs
+  /// out, or the unsent output reaches its cap; returns the bytes used. `turn_start`:
+  /// when this run of requests became ready to be handled (their latency counts from
+  /// there).
+  std::size_t HandleRequests(std::string_view input, SteadyTime turn_start) {
     turn_start_ = turn_start;
+    std::size_t used = 0;
     while (!busy_ && !closing_ && !closed_) {
       if (OutputFull()) {
         Flush();  // usually the socket takes it all at once and we carry on
         if (OutputFull() || closed_) break;  // OnWritten resumes us
       }
-      std::string_view pending(input_.data() + input_pos_, input_.size() - input_pos_);
+      const std::string_view pending = input.substr(used);
       if (discarding_) {
         // Oversize line (§1): drain it up to its `\n`, answer `error`, close.
         const void* nl = std::memchr(pending.data(), '\n', pending.size());
         if (nl == nullptr) {
-          input_pos_ = input_.size();
+          used = input.size();
           break;
         }
-        input_pos_ += static_cast<const char*>(nl) - pending.data() + 1;
+        used += static_cast<const char*>(nl) - pending.data() + 1;
         out_.append("error\n");
         CloseAfterFlush();
         break;
@@ -446,9 +465,13 @@ class Session final : public SessionBase,
         continue;
       }
       Handle(parsed.request);
-      input_pos_ += parsed.consumed;
+      used += parsed.consumed;
     }
-    CompactInput();
+    return used;
+  }
+
+  /// The end of a turn: latency of what was answered at once, then the replies.
+  void FinishTurn() {
     ObserveAnsweredAtOnce();
     if (peer_eof_ && !busy_ && !closing_) CloseAfterFlush();  // nothing more will come
     Flush();

@@ -70,6 +70,21 @@ class Framing(Base):
             time.sleep(0.02)
         self.assertEqual(grant(c.reply())[1], 9)
 
+    def test_requests_behind_a_waiting_command_keep_their_order(self):
+        # One write carries a lock that has to wait, a request behind it and half of a
+        # third: nothing behind the wait may be answered (or lost) before its grant.
+        key = unique()
+        holder, c = self.conn(), self.conn()
+        token, _ = grant(holder.req("l", key, "0"))
+        c.send_raw("l\n%s\n10\nping\n_\n_\npi" % key)
+        self.assertTrue(c.no_data(0.2), "answered before the lock was granted")
+        c.send_raw("ng\n_\n_\n")
+        self.assertTrue(c.no_data(0.1), "answered before the lock was granted")
+        self.assertEqual(holder.req("r", key, token), "ok")
+        grant(c.reply())
+        self.assertEqual(c.reply(), "ok")
+        self.assertEqual(c.reply(), "ok")
+
     def test_256_byte_key_ok_257_closes(self):
         c = self.conn()
         key = ("k%d-" % time.monotonic_ns()).ljust(256, "x")
