@@ -26,11 +26,11 @@ void Registry::ObserveLatency(Transport t, std::size_t command_index,
                               std::chrono::nanoseconds latency, std::uint64_t requests) {
   if (command_index >= kCommands) return;
   Histogram& h = latency_[Index(t)][command_index];
-  const double seconds = std::chrono::duration<double>(latency).count();
+  const std::int64_t ns = latency.count();
   std::size_t bucket = 0;
-  while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
+  while (bucket < kBucketsNs.size() && ns > kBucketsNs[bucket]) ++bucket;
   h.counts[bucket] += requests;
-  h.sum += seconds * static_cast<double>(requests);
+  h.sum_ns += ns * static_cast<std::int64_t>(requests);
   h.count += requests;
 }
 
@@ -100,7 +100,7 @@ std::string Registry::Render(const core::Engine& engine) const {
            "%llu\n",
            kTransportNames[t], kCommandNames[k], static_cast<unsigned long long>(cumulative));
       Line(out, "dflockd_request_duration_seconds_sum{transport=\"%s\",command=\"%s\"} %.9g\n",
-           kTransportNames[t], kCommandNames[k], h.sum);
+           kTransportNames[t], kCommandNames[k], static_cast<double>(h.sum_ns) / 1e9);
       Line(out, "dflockd_request_duration_seconds_count{transport=\"%s\",command=\"%s\"} %llu\n",
            kTransportNames[t], kCommandNames[k], static_cast<unsigned long long>(h.count));
     }

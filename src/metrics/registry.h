@@ -25,6 +25,15 @@ class Registry {
   static constexpr std::array<double, 16> kBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
       0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+  /// The same bounds in nanoseconds: an observation compares integers (one per request
+  /// on every transport's hot path), no floating point.
+  static constexpr std::array<std::int64_t, kBuckets.size()> kBucketsNs = [] {
+    std::array<std::int64_t, kBuckets.size()> ns{};
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      ns[i] = static_cast<std::int64_t>(kBuckets[i] * 1e9 + 0.5);
+    }
+    return ns;
+  }();
 
   void ConnectionOpened(Transport t) { ++connections_[Index(t)]; }
   void ConnectionClosed(Transport t) { --connections_[Index(t)]; }
@@ -39,7 +48,7 @@ class Registry {
  private:
   struct Histogram {
     std::array<std::uint64_t, kBuckets.size() + 1> counts{};
-    double sum = 0;
+    std::int64_t sum_ns = 0;
     std::uint64_t count = 0;
   };
   static std::size_t Index(Transport t) { return static_cast<std::size_t>(t); }
