@@ -24,18 +24,17 @@ Engine::~Engine() {
 }
 
 SessionId Engine::OpenSession(SessionSink* sink) {
-  auto state = std::make_unique<SessionState>();
-  state->id = next_session_id_++;
-  state->subscriber.sink = sink;
-  state->subscriber.id = state->id;
-  SessionId id = state->id;
-  sessions_.emplace(id, std::move(state));
+  const SessionId id = next_session_id_++;
+  SessionState& state = sessions_.try_emplace(id).first->second;
+  state.id = id;
+  state.subscriber.sink = sink;
+  state.subscriber.id = id;
   return id;
 }
 
 SessionState* Engine::FindSession(SessionId id) {
   auto it = sessions_.find(id);
-  return it == sessions_.end() ? nullptr : it->second.get();
+  return it == sessions_.end() ? nullptr : &it->second;
 }
 
 void Engine::CloseSession(SessionId session) {
@@ -207,7 +206,7 @@ void Engine::Reset(ErrorCode why) {
   while (Timed* t = deadlines_.PopDue(kNever)) delays_.Release(static_cast<DelayedSlot*>(t));
   keys_in_delay_ = 0;
   for (auto& map : resources_) map.clear();
-  for (auto& [id, s] : sessions_) s->two_phase.clear();
+  for (auto& [id, s] : sessions_) s.two_phase.clear();
   fences_down_ = false;
   fence_retry_ = kNever;
   journal_ = journal;
@@ -227,7 +226,7 @@ void Engine::BeginDrain() {
       UpdateIdle(r);
     }
   }
-  for (auto& [id, s] : sessions_) s->two_phase.clear();
+  for (auto& [id, s] : sessions_) s.two_phase.clear();
   for (auto& done : cancelled) done(ErrorCode::kDraining);
 }
 

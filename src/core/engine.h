@@ -234,7 +234,9 @@ class Engine final : public CommandExecutor {
   bool fences_down_ = false;        ///< the last attempt to persist a fence failed
   DeadlineQueue deadlines_;
   TimePoint next_gc_;
-  std::unordered_map<SessionId, std::unique_ptr<SessionState>> sessions_;
+  /// Node-based: a SessionState stays put while it lives (holds and waiters point to
+  /// it), and a lookup reaches it without a further indirection.
+  std::unordered_map<SessionId, SessionState> sessions_;
   SessionId next_session_id_ = 1;
   SubscriptionIndex subscriptions_;
   std::uint64_t publish_stamp_ = 0;

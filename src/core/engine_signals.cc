@@ -57,7 +57,7 @@ Result<Reply> Engine::DoPublish(Publish& cmd) {
   auto evict = [this](Subscriber* sub) {
     if (sub->evicting) return;
     sub->evicting = true;
-    evictions_.push_back(sessions_.at(sub->id).get());
+    evictions_.push_back(&sessions_.at(sub->id));
   };
   auto offer = [&](Subscriber* sub) {
     return !sub->evicting && sub->sink != nullptr && sub->sink->Push(cmd.channel, cmd.payload);
