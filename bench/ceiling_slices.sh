@@ -12,6 +12,9 @@
 #   MODE=latency PIN=1 bench/ceiling_slices.sh the same with servers and client pinned
 #                                              to one core (no cross-CPU wake-ups: the
 #                                              noise goes, every extra cost shows)
+#   BASELINE=old/dflockd bench/ceiling_slices.sh
+#                                              another dflockd build in the ceiling's
+#                                              place: two builds compared slice by slice
 #
 # SLICES (default 30), SLICE (seconds, default 1), WORKERS (default 50), SHARED.
 # Server CPU comes from /proc/<pid>/task/*/schedstat (nanoseconds).
@@ -28,7 +31,13 @@ SHARED=${SHARED:-../shared/tools}
 pin=()  # a prefix, not a function: "$!" must be the server's own pid
 if [ "$PIN" = 1 ]; then pin=(taskset -c 1); fi
 ceiling_tools
-"${pin[@]}" "$tools/ceiling" 17812 & PIDS+=($!); declare -A PID_OF=([17812]=$!)
+if [ -n "${BASELINE:-}" ]; then
+  "${pin[@]}" "$BASELINE" --port 17812 --http-port 0 --grpc-port 0 --max-locks 100000 \
+    --log-level warn & PIDS+=($!)
+else
+  "${pin[@]}" "$tools/ceiling" 17812 & PIDS+=($!)
+fi
+declare -A PID_OF=([17812]=$!)
 "${pin[@]}" "$BUILD/dflockd" --port 17811 --http-port 0 --grpc-port 0 --max-locks 100000 \
   --log-level warn & PIDS+=($!)
 PID_OF[17811]=$!
@@ -50,9 +59,10 @@ for s in $(seq "$SLICES"); do
     fi
   done
 done
-python3 - "$results" "$MODE" "$SLICE" <<'PY'
+python3 - "$results" "$MODE" "$SLICE" "${BASELINE:+baseline}" <<'PY'
 import statistics, sys
 path, mode, slice_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
+ref = sys.argv[4] or "ceiling"  # what runs on the reference port
 runs = {}
 for line in open(path):
     s, port, *values = line.split()
@@ -64,16 +74,16 @@ def summary(name, values, unit="%"):
           % (name, statistics.median(values), unit, values[n // 4], values[(3 * n) // 4], n))
 ceil, ours = "17812", "17811"
 if mode == "latency":
-    summary("p50, dflockd over the ceiling", [100 * (r[ours][0] / r[ceil][0] - 1) for r in runs.values()])
-    print("p50 medians: ceiling %.1f us, dflockd %.1f us"
-          % (statistics.median(r[ceil][0] for r in runs.values()),
+    summary("p50, dflockd over the " + ref, [100 * (r[ours][0] / r[ceil][0] - 1) for r in runs.values()])
+    print("p50 medians: %s %.1f us, dflockd %.1f us"
+          % (ref, statistics.median(r[ceil][0] for r in runs.values()),
              statistics.median(r[ours][0] for r in runs.values())))
 else:
-    summary("pairs/s, dflockd / ceiling", [100 * r[ours][0] / r[ceil][0] for r in runs.values()])
+    summary("pairs/s, dflockd / " + ref, [100 * r[ours][0] / r[ceil][0] for r in runs.values()])
     cpu = lambda r: r[1] / (r[0] * slice_s)  # server ns per pair
-    summary("server CPU per pair, ceiling / dflockd", [100 * cpu(r[ceil]) / cpu(r[ours]) for r in runs.values()])
-    print("medians: ceiling %.0f pairs/s, %.2f us CPU per pair; dflockd %.0f pairs/s, %.2f us"
-          % (statistics.median(r[ceil][0] for r in runs.values()),
+    summary("server CPU per pair, %s / dflockd" % ref, [100 * cpu(r[ceil]) / cpu(r[ours]) for r in runs.values()])
+    print("medians: %s %.0f pairs/s, %.2f us CPU per pair; dflockd %.0f pairs/s, %.2f us"
+          % (ref, statistics.median(r[ceil][0] for r in runs.values()),
              statistics.median(cpu(r[ceil]) for r in runs.values()) / 1000,
              statistics.median(r[ours][0] for r in runs.values()),
              statistics.median(cpu(r[ours]) for r in runs.values()) / 1000))
