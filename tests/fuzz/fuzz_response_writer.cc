@@ -8,8 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/reply.h"
+#include "core/token.h"
 #include "native/response_writer.h"
 
 namespace {
@@ -27,11 +29,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string out;
   switch (in.ConsumeIntegralInRange<int>(0, 6)) {
     case 0: {
-      core::Granted g{std::string(32, 'a'), in.ConsumeIntegral<std::int64_t>(),
-                      in.ConsumeIntegral<std::uint64_t>()};
+      const core::Token token{in.ConsumeIntegral<std::uint64_t>(),
+                              in.ConsumeIntegral<std::uint64_t>()};
+      core::Granted g{token, in.ConsumeIntegral<std::int64_t>()};
       native::AppendResponse(out, core::Result<core::Reply>(core::Reply{g}), enqueue);
       CheckOneLine(out);
-      if (out.rfind(enqueue ? "acquired " : "ok ", 0) != 0) __builtin_trap();
+      const std::string_view status = enqueue ? "acquired " : "ok ";
+      if (out.rfind(status, 0) != 0) __builtin_trap();
+      // The digits written are the token's, and read back as it.
+      if (core::ParseToken(std::string_view(out).substr(status.size(), core::kTokenDigits)) !=
+          token) {
+        __builtin_trap();
+      }
       break;
     }
     case 1:
