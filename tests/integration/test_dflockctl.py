@@ -139,9 +139,14 @@ class LockCommand(CtlCase):
 
     def test_sigterm_stops_the_command_and_releases(self):
         key = unique()
-        proc = self.spawn("lock", key, "--", "sleep", "30")
+        started = os.path.join(self.tmp.name, key)
+        proc = self.spawn("lock", key, "--", "sh", "-c", 'touch "$0"; exec sleep 30', started)
         self.procs.append(proc)
-        self.assertTrue(wait_until(lambda: key in held_keys(self.server)))
+        # The command runs: dflockctl holds the lock and handles signals now. (A signal
+        # between the grant and that point ends dflockctl itself, by design: the
+        # server drops the hold with the connection.)
+        self.assertTrue(wait_until(lambda: os.path.exists(started)))
+        self.assertIn(key, held_keys(self.server))
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
         self.assertEqual(proc.returncode, 128 + signal.SIGTERM)
