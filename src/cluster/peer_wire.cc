@@ -42,9 +42,9 @@ bool Semaphore(Namespace ns) { return ns == Namespace::kSemaphore; }
 /// `<token> <lease>` after the status word.
 core::Result<core::Reply> ParseGrant(std::string_view rest) {
   auto space = rest.find(' ');
-  if (space != 32) return ErrorCode::kUnavailable;
-  auto token = core::ParseToken(rest.substr(0, 32));
-  auto lease = core::ParseDecimal(rest.substr(33));
+  if (space != core::kTokenDigits) return ErrorCode::kUnavailable;
+  auto token = core::ParseToken(rest.substr(0, space));
+  auto lease = core::ParseDecimal(rest.substr(space + 1));
   if (!token || !lease) return ErrorCode::kUnavailable;
   return core::Reply{core::Granted{*token, *lease}};
 }
