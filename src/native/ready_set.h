@@ -6,7 +6,8 @@
 // Here the sockets sit in an epoll set of our own (edge-triggered, registered once,
 // so readiness is served in arrival order as with Asio); that set's descriptor is one
 // more descriptor of the io_context, so one Asio wake-up delivers a whole batch of
-// ready sockets, each handled in place by one `recv` and one `send`. Measured in
+// ready sockets, each handled in place by one `recv` and one `send`, and waiting for
+// the next wake-up costs no system call (ready_set.cc says how). Measured in
 // docs/benchmarks.md. Timers, TLS, HTTP and everything else stay on Asio.
 #pragma once
 
@@ -52,9 +53,12 @@ class ReadySet final : public boost::asio::io_context::service {
  private:
   void shutdown() override;
   void Arm();
-  void Dispatch();
+  /// The set's descriptor was ready (`ready`) or its wait was cancelled.
+  void Wake(bool ready);
+  /// Handles one batch; true if it was full (more may be ready).
+  bool Dispatch();
 
-  struct Poller;  // Asio's view of the epoll descriptor (keeps posix headers out)
+  struct Poller;  // Asio's reactor operation on the epoll descriptor (keeps detail headers out)
   int epoll_fd_ = -1;
   std::unique_ptr<Poller> poller_;
   std::unordered_set<ReadyWatcher*> watchers_;

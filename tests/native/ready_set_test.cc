@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,6 +98,55 @@ TEST(ReadySet, ReportsAnEdgeOnceEvenIfTheDataStaysUnread) {
   io.poll();
   EXPECT_EQ(log, (std::vector<std::string>{"a", "a"}));
   set.Remove(a.fd[0], &ra);
+}
+
+TEST(ReadySet, DeliversEverySocketWhenMoreAreReadyThanOneBatchTakes) {
+  // One wake-up takes 256 sockets; the set's descriptor reports no new edge for the
+  // rest, so the set must come back for them by itself.
+  boost::asio::io_context io(1);
+  auto& set = boost::asio::use_service<ReadySet>(io);
+  std::vector<std::string> log;
+  constexpr int kSockets = 600;
+  std::vector<std::unique_ptr<SocketPair>> pairs;
+  std::vector<std::unique_ptr<Recorder>> recorders;
+  for (int i = 0; i < kSockets; ++i) {
+    pairs.push_back(std::make_unique<SocketPair>());
+    recorders.push_back(std::make_unique<Recorder>(std::to_string(i), pairs[i]->fd[0], log));
+    ASSERT_TRUE(set.Add(pairs[i]->fd[0], recorders[i].get(), EPOLLIN | EPOLLET));
+  }
+  for (auto& p : pairs) p->Send("x");
+  for (int round = 0; round < 10 && log.size() < kSockets; ++round) {
+    io.restart();
+    io.poll();
+  }
+  ASSERT_EQ(log.size(), static_cast<std::size_t>(kSockets));
+  for (int i = 0; i < kSockets; ++i) EXPECT_EQ(log[i], std::to_string(i));  // arrival order
+  for (int i = 0; i < kSockets; ++i) set.Remove(pairs[i]->fd[0], recorders[i].get());
+}
+
+TEST(ReadySet, WaitsAgainAfterEveryWatcherLeftAndOneCameBack) {
+  boost::asio::io_context io(1);
+  auto& set = boost::asio::use_service<ReadySet>(io);
+  std::vector<std::string> log;
+  SocketPair a, b;
+  Recorder ra("a", a.fd[0], log), rb("b", b.fd[0], log);
+  // Removed and added back before the cancelled wait has completed.
+  ASSERT_TRUE(set.Add(a.fd[0], &ra, EPOLLIN | EPOLLET));
+  set.Remove(a.fd[0], &ra);
+  ASSERT_TRUE(set.Add(a.fd[0], &ra, EPOLLIN | EPOLLET));
+  a.Send("x");
+  io.poll();
+  EXPECT_EQ(log, (std::vector<std::string>{"a"}));
+  // Removed, the context idles, then a new watcher arrives.
+  set.Remove(a.fd[0], &ra);
+  io.restart();
+  io.run();
+  ASSERT_TRUE(set.Add(b.fd[0], &rb, EPOLLIN | EPOLLET));
+  b.Send("x");
+  io.restart();
+  io.poll();
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
+  set.Remove(b.fd[0], &rb);
 }
 
 TEST(ReadySet, ReleasesWatchersStillRegisteredWhenTheContextGoesAway) {
