@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of every parser (libFuzzer, clang-14, ASan + UBSan), in its
 # own build directory so the GCC build is untouched.
-#   scripts/fuzz.sh              # each target for 30 s (CI)
+#   scripts/fuzz.sh              # each target for 30 s (CI runs 20 s each)
 #   scripts/fuzz.sh 600          # each target for 10 min
 #   scripts/fuzz.sh 600 --merge  # ...and add inputs that found new coverage to
 #                                # tests/fuzz/corpus/<target>/ (commit them)

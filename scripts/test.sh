@@ -26,8 +26,8 @@ else
   (cd build && ctest --output-on-failure -L container)
 fi
 if [ $# -eq 0 ]; then
-  echo "== libFuzzer: every parser for 30 s each (clang-14, ASan + UBSan; about 6 min)"
-  scripts/fuzz.sh 30
+  echo "== libFuzzer: every parser for 20 s each (clang-14, ASan + UBSan; about 5 min)"
+  scripts/fuzz.sh 20
 fi
 if [ "$SANITIZE" = 1 ]; then
   echo "== again under AddressSanitizer + UndefinedBehaviorSanitizer"
