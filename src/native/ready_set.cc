@@ -64,7 +64,7 @@ struct ReadySet::Poller final : asio::detail::reactor_op {
     auto* self = static_cast<Poller*>(base);
     // No scheduler: Asio is destroying the queued operation at shutdown.
     if (scheduler == nullptr) {
-      self->owner->armed_ = false;
+      self->owner->waiting_ = false;
       return;
     }
     self->owner->Wake(!self->ec_);
@@ -96,33 +96,37 @@ bool ReadySet::Add(int fd, ReadyWatcher* watcher, std::uint32_t events) {
   ev.data.ptr = watcher;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
   watchers_.insert(watcher);
-  if (!armed_) Arm();
+  if (!waiting_) Arm();
   return true;
 }
 
 void ReadySet::Remove(int fd, ReadyWatcher* watcher) {
   if (watchers_.erase(watcher) == 0) return;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  if (watchers_.empty() && armed_) poller_->Cancel();  // let io_context idle
+  if (watchers_.empty() && waiting_) poller_->Cancel();  // let io_context idle
 }
 
 void ReadySet::Arm() {
-  armed_ = true;
+  waiting_ = true;
   poller_->Start();
 }
 
 void ReadySet::Wake(bool ready) {
-  armed_ = false;
-  const bool full = ready && Dispatch();
-  if (watchers_.empty() || armed_) return;
-  if (full) {
-    // More sockets are ready than one batch takes, and the set's descriptor reports
-    // no new edge for them: take the next batch after what else is queued.
-    armed_ = true;
-    asio::post(get_io_context(), [this] { Wake(true); });
-  } else {
-    Arm();
-  }
+  waiting_ = false;
+  if (ready) TakeBatch();
+  if (!watchers_.empty() && !waiting_) Arm();
+}
+
+void ReadySet::TakeBatch() {
+  if (!Dispatch() || batch_posted_) return;
+  // More sockets are ready than one batch takes, and the set's descriptor need not
+  // report a new edge for them: take the next batch after what else is queued (also
+  // when a watcher of this batch registered a socket, and so armed the wait, meanwhile).
+  batch_posted_ = true;
+  asio::post(get_io_context(), [this] {
+    batch_posted_ = false;
+    TakeBatch();
+  });
 }
 
 bool ReadySet::Dispatch() {

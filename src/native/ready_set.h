@@ -55,6 +55,8 @@ class ReadySet final : public boost::asio::io_context::service {
   void Arm();
   /// The set's descriptor was ready (`ready`) or its wait was cancelled.
   void Wake(bool ready);
+  /// Dispatches a batch, and comes back for the next one if it was full.
+  void TakeBatch();
   /// Handles one batch; true if it was full (more may be ready).
   bool Dispatch();
 
@@ -62,7 +64,8 @@ class ReadySet final : public boost::asio::io_context::service {
   int epoll_fd_ = -1;
   std::unique_ptr<Poller> poller_;
   std::unordered_set<ReadyWatcher*> watchers_;
-  bool armed_ = false;
+  bool waiting_ = false;       ///< the poller's operation is with Asio
+  bool batch_posted_ = false;  ///< TakeBatch is posted for sockets a full batch left
   std::chrono::steady_clock::time_point batch_time_{};
 };
 
