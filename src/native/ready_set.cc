@@ -50,7 +50,9 @@ struct ReadySet::Poller final : asio::detail::reactor_op {
   void Cancel() { reactor.cancel_ops(fd, data); }
   void Close() {
     if (fd < 0) return;
-    reactor.deregister_descriptor(fd, data, /*closing=*/true);
+    // Not `closing`: the set's own descriptor still refers to the same epoll instance,
+    // so closing this copy would not take it out of Asio's epoll.
+    reactor.deregister_descriptor(fd, data, /*closing=*/false);
     ::close(fd);
     reactor.cleanup_descriptor_data(data);
     fd = -1;
@@ -81,7 +83,12 @@ ReadySet::ReadySet(asio::io_context& io) : asio::io_context::service(io) {
   if (epoll_fd_ < 0) {
     throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   }
-  poller_ = std::make_unique<Poller>(io, ::dup(epoll_fd_), this);  // Asio's own copy
+  try {
+    poller_ = std::make_unique<Poller>(io, ::dup(epoll_fd_), this);  // Asio's own copy
+  } catch (...) {
+    ::close(epoll_fd_);
+    throw;
+  }
 }
 
 // The poller outlives shutdown(): Asio may still hold its operation until the
